@@ -27,8 +27,8 @@ class SendResult:
     """One provider answer.
 
     ``timestamp`` is APNs' 410 ``timestamp`` (in days, the time since which the token is invalid);
-    ``retry_after`` is a Retry-After header in days; ``payload_valid`` is False when a 400 blames the
-    payload rather than the token.
+    ``retry_after`` is a Retry-After header in days; ``payload_valid`` is False when a 400 blames
+    the payload rather than the token.
     """
 
     provider: Provider

@@ -1,0 +1,101 @@
+"""The registry's records: apps, profiles and push token records (DESIGN §1, Entities).
+
+Plain slotted classes with no behaviour beyond small derived properties; the registry owns every
+mutation so that its indexes and event stream never drift from the records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sim.platforms import Platform
+
+#: A (device id, app id) pair: the slot that holds at most one token (rule R1).
+Slot = tuple[str, str]
+#: An audience key: (app id, platform) or (app id, None) for every platform of the app.
+AudienceKey = tuple[str, Platform | None]
+
+
+class SubscriptionState(StrEnum):
+    """A profile's push subscription state; it covers all the profile's devices."""
+
+    SUBSCRIBED = "subscribed"
+    OPTED_IN = "opted_in"
+    UNSUBSCRIBED = "unsubscribed"
+
+    @property
+    def targetable(self) -> bool:
+        """True when a default campaign may target the profile (rule R9)."""
+        return self is not SubscriptionState.UNSUBSCRIBED
+
+
+@dataclass(slots=True)
+class App:
+    """An app (or website) known to the registry, with its per-app settings and flags."""
+
+    app_id: str
+    platforms: frozenset[Platform]
+    uninstall_tracking: bool = False
+    config_flagged_at: float | None = None
+    payload_flagged_at: float | None = None
+
+
+@dataclass(slots=True)
+class Profile:
+    """A user profile: an external id, or an anonymous profile created for a device's app."""
+
+    profile_id: str
+    anonymous: bool = False
+    state: SubscriptionState = SubscriptionState.SUBSCRIBED
+    state_changed_at: float | None = None
+    #: devices the profile has been seen on, in first-seen order (engagement view, R11)
+    devices: dict[str, None] = field(default_factory=dict)
+    #: tokens held, by slot
+    tokens: dict[Slot, str] = field(default_factory=dict)
+    #: number of foreground / any tokens held per audience key (kept by the audience index)
+    foreground_counts: dict[AudienceKey, int] = field(default_factory=dict)
+    any_counts: dict[AudienceKey, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TokenRecord:
+    """One push token as the registry knows it.
+
+    ``registered_at`` is the last time the SDK reported this token (its latest registration, the
+    time APNs' 410 timestamp is compared with); ``last_session_at`` the last session on its slot;
+    ``last_push_at`` the last send answered for it; ``last_accepted_at`` the last 2xx answer.
+    """
+
+    token: str
+    app: str
+    platform: Platform
+    device: str
+    profile: str
+    foreground: bool
+    provisional: bool
+    created_at: float
+    updated_at: float
+    registered_at: float
+    last_session_at: float
+    last_push_at: float | None = None
+    last_accepted_at: float | None = None
+
+    @property
+    def slot(self) -> Slot:
+        """The (device, app) pair this token is registered for."""
+        return (self.device, self.app)
+
+
+@dataclass(frozen=True, slots=True)
+class UninstallEstimate:
+    """What the registry concluded when a bounce revealed an uninstall (rule R7)."""
+
+    device: str
+    app: str
+    profile: str
+    token: str
+    detected_at: float
+    #: best estimate of when the app was uninstalled: APNs' timestamp when given, otherwise the
+    #: last sign of life (last session or last accepted push)
+    uninstalled_at: float

@@ -1,0 +1,511 @@
+"""The registry: the registration logic that decides which profile owns which push token.
+
+Implements rules R1–R13 of DESIGN §1 as plain Python. No SimPy, no randomness, no clock: every
+operation takes ``now`` (days) and refuses a ``now`` earlier than one already seen. Every operation
+is O(1) in the number of profiles and tokens; queries cost the length of their answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from sim.platforms import PROVIDER_OF, Platform, Provider, UnknownPlatformError, parse_platform
+from sim.providers.answers import Action, SendResult, classify
+from sim.registry.activity import ActivityOrder
+from sim.registry.audience import AudienceIndex
+from sim.registry.errors import (
+    InvalidSubscriptionStateError,
+    PlatformNotSupportedError,
+    RegistryError,
+    TimeWentBackwardsError,
+    UnknownAppError,
+    UnknownProfileError,
+)
+from sim.registry.events import Cause, Change, EventStream, TokenEvent, TokenListener
+from sim.registry.policy import RegistryPolicy
+from sim.registry.records import (
+    App,
+    Profile,
+    Slot,
+    SubscriptionState,
+    TokenRecord,
+    UninstallEstimate,
+)
+
+#: Uninstall tracking probes users with no session and no push for this long (rule R7).
+PROBE_QUIET_DAYS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseOutcome:
+    """What the registry did with one provider answer."""
+
+    action: Action
+    #: the registry held the token when the answer arrived
+    held: bool
+    #: the token was removed because of this answer
+    removed: bool = False
+    #: an APNs 410 older than the token's latest registration, ignored (DESIGN §2)
+    stale_410: bool = False
+
+
+def anonymous_profile_id(device: str, app: str) -> str:
+    """Id of the anonymous profile the SDK uses on a device's app before anyone logs in."""
+    return f"anon:{device}:{app}"
+
+
+class Registry:
+    """Profiles, token records and the rules that move tokens between them."""
+
+    def __init__(self, policy: RegistryPolicy | None = None) -> None:
+        self.policy = policy if policy is not None else RegistryPolicy()
+        self.events = EventStream()
+        self._now = -math.inf
+        self._apps: dict[str, App] = {}
+        self._profiles: dict[str, Profile] = {}
+        self._tokens: dict[str, TokenRecord] = {}
+        self._by_slot: dict[Slot, str] = {}
+        #: the SDK's current profile on each slot: last user to log in (R2), an anonymous profile,
+        #: or None once logged out under the detach-on-logout policy
+        self._slot_user: dict[Slot, str | None] = {}
+        self._audience = AudienceIndex()
+        self._sessions: dict[str, ActivityOrder] = {}  # per app: by last session
+        self._quiet: dict[str, ActivityOrder] = {}  # per tracked app: by last session or push
+        self._uninstalls: dict[Slot, UninstallEstimate] = {}
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def add_app(
+        self,
+        app_id: str,
+        platforms: Iterable[Platform | str],
+        *,
+        uninstall_tracking: bool = False,
+    ) -> App:
+        """Register an app (or website) and the platforms it is published on."""
+        if app_id in self._apps:
+            raise RegistryError(f"app {app_id!r} is already registered")
+        try:
+            parsed = frozenset(parse_platform(p) for p in platforms)
+        except UnknownPlatformError as error:
+            raise RegistryError(f"app {app_id!r}: {error}") from None
+        if not parsed:
+            raise RegistryError(f"app {app_id!r} must be published on at least one platform")
+        app = App(app_id, parsed, uninstall_tracking=uninstall_tracking)
+        self._apps[app_id] = app
+        self._sessions[app_id] = ActivityOrder()
+        if uninstall_tracking:
+            self._quiet[app_id] = ActivityOrder()
+        return app
+
+    def subscribe(self, listener: TokenListener) -> Callable[[], None]:
+        """Receive every token event from now on (R13); returns an unsubscribe function."""
+        return self.events.subscribe(listener)
+
+    # -- SDK operations ----------------------------------------------------------------------
+
+    def session_start(
+        self,
+        now: float,
+        *,
+        device: str,
+        app: str,
+        platform: Platform | str,
+        token: str | None,
+        foreground: bool,
+        provisional: bool = False,
+        implicit_permission: bool = False,
+    ) -> TokenRecord | None:
+        """A session start as reported by the SDK: the device's token and permission (R1, R4).
+
+        ``token`` None means the device has no token for the app (web without opt-in): any token
+        the registry holds for the slot is purged. ``provisional`` (iOS quiet authorisation) counts
+        as foreground. ``implicit_permission`` marks platforms where permission is never asked
+        (Android 12 and below): granting it does not set the profile to ``opted_in``.
+        Returns the record now held for the slot, if any.
+        """
+        self._tick(now)
+        plat = self._check_platform(app, platform)
+        slot = (device, app)
+        owner = self._session_owner(slot, now)
+        existing_token = self._by_slot.get(slot)
+        existing = self._tokens[existing_token] if existing_token is not None else None
+        shown = foreground or provisional
+
+        if owner is None or token is None:
+            if existing is not None:
+                self._remove(existing, now, Cause.LOGGED_OUT if owner is None else Cause.PURGED)
+            return None
+        self._profiles[owner].devices.setdefault(device, None)
+
+        if existing is not None and existing.token == token:
+            record = existing
+            if record.profile != owner:
+                record = self._move(record, owner, now)
+            if self.policy.refresh_on_session_start:
+                record.registered_at = now
+                if record.foreground != shown or record.provisional != provisional:
+                    granted = shown and not record.foreground
+                    self._update_permission(record, shown, provisional, now)
+                    if granted and not provisional and not implicit_permission:
+                        self._opt_in(record.profile, now)
+        else:
+            if existing is not None:
+                self._remove(existing, now, Cause.REPLACED)
+            elsewhere = self._tokens.get(token)
+            if elsewhere is not None:
+                if elsewhere.app != app or elsewhere.platform is not plat:
+                    raise RegistryError(
+                        f"token {token!r} is registered for app {elsewhere.app!r} "
+                        f"({elsewhere.platform.value}); it cannot be reported for {app!r}"
+                    )
+                self._remove(elsewhere, now, Cause.REASSIGNED)
+            record = TokenRecord(
+                token=token,
+                app=app,
+                platform=plat,
+                device=device,
+                profile=owner,
+                foreground=shown,
+                provisional=provisional,
+                created_at=now,
+                updated_at=now,
+                registered_at=now,
+                last_session_at=now,
+            )
+            self._add(record, now, Cause.REGISTERED)
+            if shown and not provisional and not implicit_permission:
+                self._opt_in(owner, now)
+
+        record.last_session_at = now
+        self._sessions[app].touch(record.token, now)
+        quiet = self._quiet.get(app)
+        if quiet is not None:
+            quiet.touch(record.token, now)
+        return record
+
+    def change_user(self, now: float, *, device: str, app: str, user: str) -> None:
+        """The SDK's ``changeUser`` on a device's app: the token moves to ``user`` (R2)."""
+        self._tick(now)
+        self._app(app)
+        if not user or user.startswith("anon:"):
+            raise RegistryError(f"user id must be a non-empty external id, got {user!r}")
+        slot = (device, app)
+        profile = self._profiles.get(user)
+        if profile is None:
+            profile = self._profiles[user] = Profile(user)
+        profile.devices.setdefault(device, None)
+        if self._slot_user.get(slot) == user:
+            return
+        self._slot_user[slot] = user
+        token = self._by_slot.get(slot)
+        if token is not None and self._tokens[token].profile != user:
+            self._move(self._tokens[token], user, now)
+
+    def log_out(self, now: float, *, device: str, app: str) -> None:
+        """A logout with no new login (R3): moves nothing unless the detach policy is on."""
+        self._tick(now)
+        self._app(app)
+        if not self.policy.detach_on_logout:
+            return
+        slot = (device, app)
+        self._slot_user[slot] = None
+        token = self._by_slot.get(slot)
+        if token is not None:
+            self._remove(self._tokens[token], now, Cause.LOGGED_OUT)
+
+    # -- subscription state ------------------------------------------------------------------
+
+    def set_subscription(self, now: float, profile_id: str, state: SubscriptionState | str) -> None:
+        """An explicit subscription change (SDK or REST): the value last set wins."""
+        self._tick(now)
+        try:
+            new = SubscriptionState(state)
+        except ValueError:
+            allowed = ", ".join(s.value for s in SubscriptionState)
+            raise InvalidSubscriptionStateError(
+                f"unknown subscription state {state!r}; allowed: {allowed}"
+            ) from None
+        profile = self._profiles.get(profile_id)
+        if profile is None:
+            if profile_id.startswith("anon:"):
+                raise UnknownProfileError(f"unknown anonymous profile {profile_id!r}")
+            profile = self._profiles[profile_id] = Profile(profile_id)
+        self._set_state(profile, new, now)
+
+    # -- provider answers --------------------------------------------------------------------
+
+    def handle_response(self, now: float, token: str, result: SendResult) -> ResponseOutcome:
+        """Act on a provider's answer to a send to ``token`` (R5, R6, R7)."""
+        self._tick(now)
+        action = classify(result)
+        record = self._tokens.get(token)
+        if record is None:
+            return ResponseOutcome(action, held=False)
+        if PROVIDER_OF[record.platform] is not result.provider:
+            raise RegistryError(
+                f"answer from {result.provider.value} for {record.platform.value} token {token!r}"
+            )
+        record.last_push_at = now
+        quiet = self._quiet.get(record.app)
+        if quiet is not None:
+            quiet.touch(token, now)
+        if action is Action.DELIVERED:
+            record.last_accepted_at = now
+        elif action is Action.REMOVE:
+            if (
+                self.policy.honour_apns_timestamp
+                and result.provider is Provider.APNS
+                and result.status == 410
+                and result.timestamp is not None
+                and record.registered_at > result.timestamp
+            ):
+                return ResponseOutcome(action, held=True, stale_410=True)
+            last_sign = max(record.last_session_at, record.last_accepted_at or -math.inf)
+            estimate = result.timestamp if result.timestamp is not None else last_sign
+            self._uninstalls[record.slot] = UninstallEstimate(
+                record.device, record.app, record.profile, token, now, estimate
+            )
+            self._remove(record, now, Cause.BOUNCE)
+            return ResponseOutcome(action, held=True, removed=True)
+        elif action is Action.FLAG_CONFIG:
+            self._apps[record.app].config_flagged_at = now
+        elif action is Action.FLAG_PAYLOAD:
+            self._apps[record.app].payload_flagged_at = now
+        return ResponseOutcome(action, held=True)
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    def prune_inactive(self, now: float) -> list[str]:
+        """Remove tokens with no session for ``policy.prune_after_days`` (no-op when off)."""
+        self._tick(now)
+        window = self.policy.prune_after_days
+        if window is None:
+            return []
+        pruned: list[str] = []
+        for order in self._sessions.values():
+            stale = list(order.quiet_since(now - window))
+            for token in stale:
+                self._remove(self._tokens[token], now, Cause.PRUNED)
+            pruned.extend(stale)
+        return pruned
+
+    def probe_targets(self, now: float, app: str) -> list[str]:
+        """Tokens uninstall tracking would probe now: no session and no push for 24 h (R7)."""
+        self._tick(now)
+        if not self._app(app).uninstall_tracking:
+            return []
+        return list(self._quiet[app].quiet_since(now - PROBE_QUIET_DAYS))
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def audience(
+        self,
+        app: str,
+        *,
+        foreground_only: bool = True,
+        platform: Platform | str | None = None,
+        include_unsubscribed: bool = False,
+    ) -> list[str]:
+        """Profiles a campaign would target (R9), in a deterministic order.
+
+        Default: ``subscribed`` or ``opted_in`` profiles holding a foreground token for ``app``.
+        ``foreground_only=False`` is "background or foreground push enabled".
+        """
+        self._app(app)
+        plat = self._check_platform(app, platform) if platform is not None else None
+        holders = self._audience.holders(app, plat, foreground_only=foreground_only)
+        if include_unsubscribed:
+            return list(holders)
+        profiles = self._profiles
+        return [p for p in holders if profiles[p].state.targetable]
+
+    def audience_size(
+        self,
+        app: str,
+        *,
+        foreground_only: bool = True,
+        platform: Platform | str | None = None,
+    ) -> int:
+        """Size of :meth:`audience` with its defaults, in O(1)."""
+        self._app(app)
+        plat = self._check_platform(app, platform) if platform is not None else None
+        return self._audience.targetable_count(app, plat, foreground_only=foreground_only)
+
+    def campaign_tokens(
+        self, app: str, *, foreground_only: bool = True, platform: Platform | str | None = None
+    ) -> list[TokenRecord]:
+        """Every token a default campaign to ``app`` sends to: the audience's matching tokens."""
+        plat = self._check_platform(app, platform) if platform is not None else None
+        out: list[TokenRecord] = []
+        for profile_id in self.audience(app, foreground_only=foreground_only, platform=plat):
+            for (_, token_app), token in self._profiles[profile_id].tokens.items():
+                record = self._tokens[token]
+                if token_app != app or (plat is not None and record.platform is not plat):
+                    continue
+                if foreground_only and not record.foreground:
+                    continue
+                out.append(record)
+        return out
+
+    def token(self, token: str) -> TokenRecord | None:
+        """The record of ``token``, if the registry holds it."""
+        return self._tokens.get(token)
+
+    def token_for(self, device: str, app: str) -> TokenRecord | None:
+        """The record held for a (device, app) slot, if any (R1: at most one)."""
+        token = self._by_slot.get((device, app))
+        return self._tokens[token] if token is not None else None
+
+    def profile(self, profile_id: str) -> Profile:
+        """The profile named ``profile_id``; raises :class:`UnknownProfileError`."""
+        profile = self._profiles.get(profile_id)
+        if profile is None:
+            raise UnknownProfileError(f"unknown profile {profile_id!r}")
+        return profile
+
+    def has_profile(self, profile_id: str) -> bool:
+        """True when the registry has created ``profile_id``."""
+        return profile_id in self._profiles
+
+    def current_user(self, device: str, app: str) -> str | None:
+        """The profile the SDK attributes a slot's sessions to (None: never seen or detached)."""
+        return self._slot_user.get((device, app))
+
+    def uninstall_estimate(self, device: str, app: str) -> UninstallEstimate | None:
+        """The registry's latest uninstall conclusion for a slot (R7)."""
+        return self._uninstalls.get((device, app))
+
+    def app(self, app_id: str) -> App:
+        """The app named ``app_id``; raises :class:`UnknownAppError`."""
+        return self._app(app_id)
+
+    def tokens(self) -> Iterator[TokenRecord]:
+        """Every token record held, in registration order."""
+        return iter(self._tokens.values())
+
+    def profiles(self) -> Iterator[Profile]:
+        """Every profile, in creation order."""
+        return iter(self._profiles.values())
+
+    @property
+    def token_count(self) -> int:
+        """Number of token records held."""
+        return len(self._tokens)
+
+    @property
+    def now(self) -> float:
+        """The latest ``now`` the registry has seen."""
+        return self._now
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        if not now >= self._now:  # also catches NaN
+            raise TimeWentBackwardsError(
+                f"now={now!r} is earlier than the registry's latest time {self._now!r}"
+            )
+        self._now = now
+
+    def _app(self, app: str) -> App:
+        found = self._apps.get(app)
+        if found is None:
+            known = ", ".join(sorted(self._apps)) or "none"
+            raise UnknownAppError(f"unknown app {app!r}; registered apps: {known}")
+        return found
+
+    def _check_platform(self, app: str, platform: Platform | str) -> Platform:
+        try:
+            plat = parse_platform(platform)
+        except UnknownPlatformError as error:
+            raise RegistryError(str(error)) from None
+        if plat not in self._app(app).platforms:
+            allowed = ", ".join(sorted(p.value for p in self._apps[app].platforms))
+            raise PlatformNotSupportedError(
+                f"app {app!r} is not published on {plat.value}; its platforms: {allowed}"
+            )
+        return plat
+
+    def _session_owner(self, slot: Slot, now: float) -> str | None:
+        if slot in self._slot_user:
+            return self._slot_user[slot]
+        owner = anonymous_profile_id(*slot)
+        if owner not in self._profiles:
+            self._profiles[owner] = Profile(owner, anonymous=True)
+        self._slot_user[slot] = owner
+        return owner
+
+    def _emit(self, record: TokenRecord, change: Change, cause: Cause, now: float) -> None:
+        if self.events.active:
+            self.events.emit(
+                TokenEvent(
+                    now,
+                    change,
+                    cause,
+                    record.token,
+                    record.app,
+                    record.platform,
+                    record.device,
+                    record.profile,
+                    record.foreground,
+                    record.provisional,
+                )
+            )
+
+    def _add(self, record: TokenRecord, now: float, cause: Cause) -> None:
+        self._tokens[record.token] = record
+        self._by_slot[record.slot] = record.token
+        profile = self._profiles[record.profile]
+        profile.tokens[record.slot] = record.token
+        self._audience.add(profile, record.app, record.platform, record.foreground)
+        self._emit(record, Change.ADD, cause, now)
+
+    def _remove(self, record: TokenRecord, now: float, cause: Cause) -> None:
+        del self._tokens[record.token]
+        del self._by_slot[record.slot]
+        profile = self._profiles[record.profile]
+        del profile.tokens[record.slot]
+        self._audience.remove(profile, record.app, record.platform, record.foreground)
+        self._sessions[record.app].discard(record.token)
+        quiet = self._quiet.get(record.app)
+        if quiet is not None:
+            quiet.discard(record.token)
+        self._emit(record, Change.REMOVE, cause, now)
+
+    def _move(self, record: TokenRecord, new_owner: str, now: float) -> TokenRecord:
+        """R13: a move between users is a remove plus an add of the same token."""
+        old = self._profiles[record.profile]
+        del old.tokens[record.slot]
+        self._audience.remove(old, record.app, record.platform, record.foreground)
+        self._emit(record, Change.REMOVE, Cause.MOVED, now)
+        record.profile = new_owner
+        record.updated_at = now
+        new = self._profiles[new_owner]
+        new.tokens[record.slot] = record.token
+        self._audience.add(new, record.app, record.platform, record.foreground)
+        self._emit(record, Change.ADD, Cause.MOVED, now)
+        return record
+
+    def _update_permission(
+        self, record: TokenRecord, shown: bool, provisional: bool, now: float
+    ) -> None:
+        if record.foreground != shown:
+            profile = self._profiles[record.profile]
+            self._audience.set_foreground(profile, record.app, record.platform, shown)
+        record.foreground = shown
+        record.provisional = provisional
+        record.updated_at = now
+        self._emit(record, Change.UPDATE, Cause.PERMISSION, now)
+
+    def _opt_in(self, profile_id: str, now: float) -> None:
+        profile = self._profiles[profile_id]
+        self._set_state(profile, SubscriptionState.OPTED_IN, now)
+
+    def _set_state(self, profile: Profile, new: SubscriptionState, now: float) -> None:
+        old = profile.state
+        profile.state = new
+        profile.state_changed_at = now
+        if old.targetable != new.targetable:
+            self._audience.targetability_changed(profile, new.targetable)
