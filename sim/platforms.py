@@ -48,6 +48,4 @@ def parse_platform(value: str | Platform) -> Platform:
         return Platform(value)
     except ValueError:
         allowed = ", ".join(p.value for p in Platform)
-        raise UnknownPlatformError(
-            f"unknown platform {value!r}; allowed: {allowed}"
-        ) from None
+        raise UnknownPlatformError(f"unknown platform {value!r}; allowed: {allowed}") from None

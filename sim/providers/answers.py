@@ -89,8 +89,10 @@ CLASSIFICATION: dict[tuple[Provider, int, str], Action] = {
     (Provider.APNS, 429, "TooManyRequests"): _A.RETRY,
     (Provider.APNS, 500, "InternalServerError"): _A.RETRY,
     (Provider.APNS, 503, "ServiceUnavailable"): _A.RETRY,
+    (Provider.APNS, 413, "PayloadTooLarge"): _A.FLAG_PAYLOAD,
     (Provider.WEBPUSH, 404, ""): _A.REMOVE,
     (Provider.WEBPUSH, 410, ""): _A.REMOVE,
+    (Provider.WEBPUSH, 403, ""): _A.FLAG_CONFIG,  # VAPID credential mismatch
     (Provider.WEBPUSH, 413, ""): _A.FLAG_PAYLOAD,
     (Provider.WEBPUSH, 429, ""): _A.RETRY,
 }

@@ -147,9 +147,12 @@ class Registry:
             if self.policy.refresh_on_session_start:
                 record.registered_at = now
                 if record.foreground != shown or record.provisional != provisional:
-                    granted = shown and not record.foreground
+                    # a grant is full (non-provisional) permission where there was none, or only
+                    # provisional (quiet) authorisation: the user accepted the OS prompt (R4)
+                    was_granted = record.foreground and not record.provisional
+                    granted = shown and not provisional and not was_granted
                     self._update_permission(record, shown, provisional, now)
-                    if granted and not provisional and not implicit_permission:
+                    if granted and not implicit_permission:
                         self._opt_in(record.profile, now)
         else:
             if existing is not None:

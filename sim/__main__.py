@@ -1,0 +1,5 @@
+"""``python -m sim``: the pushsim command line."""
+
+from sim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""Models of the push providers (APNs, FCM, Web Push): tokens, ground truth and answers (DESIGN §2).
+
+Pure domain code: no SimPy, no I/O, no clock and no randomness of its own. Build a service with
+:func:`service_for`; classify its answers with :func:`sim.providers.answers.classify`.
+"""
+
+from __future__ import annotations
+
+from sim.platforms import Provider
+from sim.providers.answers import Action, SendResult, classify
+from sim.providers.apns import ApnsService
+from sim.providers.config import (
+    ProviderConfig,
+    ProviderConfigError,
+    ProviderError,
+    RandomSource,
+    TimeWentBackwardsError,
+    TokenDeath,
+    UnknownTokenError,
+    UnsupportedCauseError,
+)
+from sim.providers.fcm import FcmService
+from sim.providers.retry import BackoffPolicy
+from sim.providers.service import PushService
+from sim.providers.webpush import WebPushService
+
+_SERVICE_CLASS: dict[Provider, type[PushService]] = {
+    Provider.APNS: ApnsService,
+    Provider.FCM: FcmService,
+    Provider.WEBPUSH: WebPushService,
+}
+
+
+def service_for(provider: Provider, config: ProviderConfig | None = None) -> PushService:
+    """A new, empty service for ``provider``; ``config`` defaults to the provider's defaults."""
+    return _SERVICE_CLASS[Provider(provider)](config)
+
+
+__all__ = [
+    "Action",
+    "ApnsService",
+    "BackoffPolicy",
+    "FcmService",
+    "ProviderConfig",
+    "ProviderConfigError",
+    "ProviderError",
+    "PushService",
+    "RandomSource",
+    "SendResult",
+    "TimeWentBackwardsError",
+    "TokenDeath",
+    "UnknownTokenError",
+    "UnsupportedCauseError",
+    "WebPushService",
+    "classify",
+    "service_for",
+]

@@ -1,0 +1,371 @@
+"""The push-service model shared by APNs, FCM and Web Push (DESIGN §2).
+
+A :class:`PushService` issues opaque tokens, holds the ground truth of whether each one still
+delivers, and answers sends with the provider's real status codes. Subclasses only say how the
+answers are spelled. Everything is pure domain code: every time-dependent call takes ``now`` (days),
+random choices take a caller-owned :class:`~sim.providers.config.RandomSource`, and every operation
+is a dictionary look-up (O(1) in the number of tokens).
+
+Time and liveness
+-----------------
+Each service keeps the latest ``now`` it has seen; a call with an earlier ``now`` raises
+:class:`~sim.providers.config.TimeWentBackwardsError`. A token is *dead* (ground truth) from the
+time it was invalidated, or from ``last connection + inactivity_expiry_days`` when no connection
+came in time (evaluated lazily, never stored). A dead token is *reported* (answered with a permanent
+error) from its report time: at once for most causes, after the uninstall lag for ``UNINSTALL``,
+never for a revoked Safari subscription (a zombie), and in every case once the inactivity expiry
+has passed.
+
+Choices the specification left open
+-----------------------------------
+- Invalidating a token that is already dead is a silent no-op (its first death stands).
+- ``connect`` on a token the provider still accepts resets its inactivity clock — including a zombie
+  (uninstall lag, revoked Safari subscription), which the provider does not know is dead; on a
+  token the provider already rejects it does nothing (a connection never revives a token).
+- ``rotate`` on a pair whose last token is already dead just issues a new token; it raises only for
+  a pair that was never issued a token.
+- ``death`` of a never-issued token raises; ``accepts``/``delivers`` of one are False.
+- ``death`` and ``current_token`` take no ``now`` by default and answer at the latest time seen;
+  pass ``now=`` to evaluate (lazy inactivity expiry included) at a later time.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sim.platforms import Provider
+from sim.providers.answers import SendResult
+from sim.providers.config import (
+    ProviderConfig,
+    ProviderError,
+    RandomSource,
+    TimeWentBackwardsError,
+    TokenDeath,
+    UnknownTokenError,
+    UnsupportedCauseError,
+)
+
+#: Deaths after which ``reissue_same_token_on_reinstall`` hands back the same token string.
+REINSTALL_CAUSES: frozenset[TokenDeath] = frozenset({TokenDeath.UNINSTALL, TokenDeath.REINSTALL})
+
+
+@dataclass(slots=True)
+class TokenState:
+    """Provider-side state of one token (kept small: there are millions of them).
+
+    ``died_at`` is the ground-truth time of an explicit death (``inf`` while none); ``reported_at``
+    is the time from which sends are answered with a permanent error (``inf``: not yet, or never).
+    Inactivity deaths are not stored: they follow from ``last_connect``.
+    """
+
+    device: str
+    app: str
+    browser: str
+    issued_at: float
+    last_connect: float
+    cause: TokenDeath | None = None
+    died_at: float = math.inf
+    reported_at: float = math.inf
+
+
+class PushService(ABC):
+    """Base model of a push service; see the module docstring for the time and liveness rules."""
+
+    provider: ClassVar[Provider]
+    #: Prefix of the token strings, e.g. ``"apns"`` → ``"apns-1a2f"``.
+    token_prefix: ClassVar[str]
+    #: Whether :attr:`TokenDeath.PERMISSION_REVOKED` can kill a token of this provider.
+    permission_revocation_supported: ClassVar[bool] = False
+
+    __slots__ = (
+        "_by_pair",
+        "_counter",
+        "_credentials_answer",
+        "_expiry_days",
+        "_now",
+        "_ok_answer",
+        "_payload_answer",
+        "_tokens",
+        "_transient_answers",
+        "_unknown_answer",
+        "_wrong_app_answer",
+        "config",
+    )
+
+    def __init__(self, config: ProviderConfig | None = None) -> None:
+        """Create an empty service; ``config`` defaults to the provider's observed behaviour."""
+        self.config: ProviderConfig = (
+            config if config is not None else ProviderConfig.for_provider(self.provider)
+        )
+        self._tokens: dict[str, TokenState] = {}
+        self._by_pair: dict[tuple[str, str], str] = {}
+        self._counter = 0
+        self._now = -math.inf
+        expiry = self.config.inactivity_expiry_days
+        self._expiry_days = math.inf if expiry is None else expiry
+        self._ok_answer = SendResult(self.provider, 200)
+        self._credentials_answer = self._make_credentials_answer()
+        self._transient_answers = self._make_transient_answers()
+        self._payload_answer = self._make_payload_answer()
+        self._unknown_answer = self._make_unknown_answer()
+        self._wrong_app_answer = self._make_wrong_app_answer()
+
+    # -- how answers are spelled (subclasses) -------------------------------------------------
+
+    @abstractmethod
+    def _make_credentials_answer(self) -> SendResult:
+        """The answer when the sender's credentials are invalid."""
+
+    @abstractmethod
+    def _make_transient_answers(self) -> tuple[SendResult, ...]:
+        """The transient answers, one of which is picked uniformly (429s carry Retry-After)."""
+
+    @abstractmethod
+    def _make_payload_answer(self) -> SendResult:
+        """The answer to a payload larger than ``max_payload_bytes``."""
+
+    @abstractmethod
+    def _make_unknown_answer(self) -> SendResult:
+        """The answer for a token this service never issued."""
+
+    @abstractmethod
+    def _make_wrong_app_answer(self) -> SendResult:
+        """The answer for a token issued to another app (topic, sender, VAPID key)."""
+
+    @abstractmethod
+    def _dead_answer(self, cause: TokenDeath, died_at: float) -> SendResult:
+        """The permanent-error answer for a token dead (and reported) since ``died_at``."""
+
+    def _report_delay(
+        self, state: TokenState, cause: TokenDeath, rng: RandomSource | None
+    ) -> float:
+        """Days between a death by ``cause`` and the first permanent-error answer."""
+        if cause is TokenDeath.UNINSTALL:
+            low, high = self.config.uninstall_lag_days
+            return low if rng is None else low + (high - low) * rng.random()
+        return 0.0
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _advance(self, now: float) -> None:
+        if not math.isfinite(now):
+            raise ProviderError(f"{self.provider.value}: now must be a finite number, got {now!r}")
+        if now < self._now:
+            raise TimeWentBackwardsError(
+                f"{self.provider.value}: now={now!r} is earlier than the last time seen, "
+                f"{self._now!r}; time must not go backwards"
+            )
+        self._now = now
+
+    def _state(self, token: str, operation: str) -> TokenState:
+        state = self._tokens.get(token)
+        if state is None:
+            raise UnknownTokenError(
+                f"{self.provider.value}.{operation}: token {token!r} was never issued "
+                "by this service"
+            )
+        return state
+
+    def _death_of(self, state: TokenState, now: float) -> tuple[TokenDeath, float] | None:
+        if state.cause is not None:
+            return state.cause, state.died_at
+        deadline = state.last_connect + self._expiry_days
+        if now > deadline:
+            return TokenDeath.INACTIVITY, deadline
+        return None
+
+    def _is_reported(self, state: TokenState, now: float) -> bool:
+        return now >= state.reported_at or now > state.last_connect + self._expiry_days
+
+    def _kill(self, state: TokenState, cause: TokenDeath, now: float, reported_at: float) -> None:
+        state.cause = cause
+        state.died_at = now
+        state.reported_at = reported_at
+
+    def _issue(self, now: float, device: str, app: str, browser: str) -> str:
+        pair = (device, app)
+        previous = self._by_pair.get(pair)
+        if previous is not None:
+            state = self._tokens[previous]
+            death = self._death_of(state, now)
+            if death is None:
+                self._kill(state, TokenDeath.ROTATION, now, now)
+            elif self.config.reissue_same_token_on_reinstall and death[0] in REINSTALL_CAUSES:
+                state.browser = browser
+                state.issued_at = now
+                state.last_connect = now
+                state.cause = None
+                state.died_at = math.inf
+                state.reported_at = math.inf
+                return previous
+        token = f"{self.token_prefix}-{self._counter:x}"
+        self._counter += 1
+        self._tokens[token] = TokenState(device, app, browser, now, now)
+        self._by_pair[pair] = token
+        return token
+
+    # -- the world's side: ground truth -------------------------------------------------------
+
+    def issue(self, now: float, device: str, app: str, *, browser: str = "") -> str:
+        """Issue a new token, valid from ``now``, for (``device``, ``app``).
+
+        A live token of the pair dies with cause ``ROTATION`` (reported at once). With
+        ``reissue_same_token_on_reinstall``, if the pair's previous token died by ``UNINSTALL`` or
+        ``REINSTALL``, that same token string is returned, valid again from ``now``.
+        ``browser`` only matters for Web Push (``"safari"`` revocations are silent).
+        """
+        self._advance(now)
+        return self._issue(now, device, app, browser)
+
+    def connect(self, now: float, token: str) -> None:
+        """The app connected (or a web session happened): reset the token's inactivity clock.
+
+        Does nothing for a token the provider already rejects; raises for a never-issued token.
+        """
+        self._advance(now)
+        state = self._state(token, "connect")
+        if not self._is_reported(state, now):
+            state.last_connect = now
+
+    def invalidate(
+        self, now: float, token: str, cause: TokenDeath, rng: RandomSource | None = None
+    ) -> None:
+        """Ground truth: from ``now`` the token no longer delivers.
+
+        ``UNINSTALL`` keeps being answered 200 for the uninstall lag (one draw from ``rng`` when
+        given, else the low end of the window); other causes are reported at once, except a
+        revoked Safari subscription (see :class:`~sim.providers.webpush.WebPushService`).
+        Invalidating an already dead token is a no-op. ``PERMISSION_REVOKED`` raises
+        :class:`~sim.providers.config.UnsupportedCauseError` on native providers.
+        """
+        self._advance(now)
+        state = self._state(token, "invalidate")
+        if cause is TokenDeath.PERMISSION_REVOKED and not self.permission_revocation_supported:
+            raise UnsupportedCauseError(
+                f"{self.provider.value}: OS notification permission does not kill a native token; "
+                "report the permission change to the registry instead"
+            )
+        if self._death_of(state, now) is not None:
+            return
+        self._kill(state, cause, now, now + self._report_delay(state, cause, rng))
+
+    def rotate(
+        self, now: float, device: str, app: str, cause: TokenDeath = TokenDeath.ROTATION
+    ) -> str:
+        """Kill the pair's current token with ``cause`` (reported at once) and issue a new one.
+
+        Raises :class:`~sim.providers.config.UnknownTokenError` for a pair never issued a token;
+        if the pair's last token is already dead, only the new token is issued.
+        ``PERMISSION_REVOKED`` issues no new token and is refused.
+        """
+        self._advance(now)
+        if cause is TokenDeath.PERMISSION_REVOKED:
+            raise UnsupportedCauseError(
+                f"{self.provider.value}.rotate: permission revocation issues no new token; "
+                "use invalidate"
+            )
+        previous = self._by_pair.get((device, app))
+        if previous is None:
+            raise UnknownTokenError(
+                f"{self.provider.value}.rotate: no token was ever issued for device {device!r}, "
+                f"app {app!r}"
+            )
+        state = self._tokens[previous]
+        if self._death_of(state, now) is None:
+            self._kill(state, cause, now, now)
+        return self._issue(now, device, app, state.browser)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def current_token(self, device: str, app: str, *, now: float | None = None) -> str | None:
+        """The live token of (``device``, ``app``), if any.
+
+        Evaluated at ``now`` when given (which advances the clock like any other call), else at the
+        latest time this service has seen — an inactivity expiry that fell since is only noticed
+        once time has moved on.
+        """
+        if now is not None:
+            self._advance(now)
+        token = self._by_pair.get((device, app))
+        if token is None or self._death_of(self._tokens[token], self._now) is not None:
+            return None
+        return token
+
+    def was_issued(self, token: str) -> bool:
+        """True if this service ever issued ``token``."""
+        return token in self._tokens
+
+    def accepts(self, now: float, token: str) -> bool:
+        """True if a send would be answered 2xx, ignoring transient errors and credentials."""
+        self._advance(now)
+        state = self._tokens.get(token)
+        return state is not None and not self._is_reported(state, now)
+
+    def delivers(self, now: float, token: str) -> bool:
+        """Ground truth: a message sent now would reach the device's OS."""
+        self._advance(now)
+        state = self._tokens.get(token)
+        return state is not None and self._death_of(state, now) is None
+
+    def death(self, token: str, *, now: float | None = None) -> tuple[TokenDeath, float] | None:
+        """Cause and time of the token's death, or None while it lives.
+
+        Evaluated at ``now`` when given (which advances the clock), else at the latest time seen.
+        """
+        if now is not None:
+            self._advance(now)
+        return self._death_of(self._state(token, "death"), self._now)
+
+    def is_stale(self, now: float, token: str) -> bool:
+        """Live but without a connection for more than ``stale_after_days`` (informational)."""
+        self._advance(now)
+        stale_after = self.config.stale_after_days
+        state = self._state(token, "is_stale")
+        return (
+            stale_after is not None
+            and self._death_of(state, now) is None
+            and now - state.last_connect > stale_after
+        )
+
+    # -- the sender's side ------------------------------------------------------------------------
+
+    def send(
+        self,
+        now: float,
+        token: str,
+        app: str,
+        *,
+        payload_bytes: int = 256,
+        rng: RandomSource | None = None,
+    ) -> SendResult:
+        """Answer a send of a ``payload_bytes`` message for ``app`` to ``token``.
+
+        Checked in this order: credentials, transient error (only with ``rng``: one draw decides,
+        a second picks the code), payload size, never-issued token, token of another app, dead and
+        reported token; otherwise 200. Never changes the ground truth.
+        """
+        self._advance(now)
+        if payload_bytes < 0:
+            raise ProviderError(f"payload_bytes must be >= 0, got {payload_bytes!r}")
+        config = self.config
+        if not config.credentials_valid:
+            return self._credentials_answer
+        rate = config.transient_error_rate
+        if rng is not None and rate > 0.0 and rng.random() < rate:
+            answers = self._transient_answers
+            return answers[min(int(rng.random() * len(answers)), len(answers) - 1)]
+        if payload_bytes > config.max_payload_bytes:
+            return self._payload_answer
+        state = self._tokens.get(token)
+        if state is None:
+            return self._unknown_answer
+        if state.app != app:
+            return self._wrong_app_answer
+        if self._is_reported(state, now):
+            death = self._death_of(state, now)
+            assert death is not None  # reported implies dead
+            return self._dead_answer(*death)
+        return self._ok_answer

@@ -1,0 +1,61 @@
+"""Web Push (RFC 8030) model: how push services answer a site's sends (DESIGN §2).
+
+Web Push answers carry no reason string: 404 for an unknown subscription, 410 for an expired or
+revoked one, 413 for a payload too large, 429 (+ Retry-After) and 5xx for transient trouble, 403 for
+a VAPID credential mismatch. A subscription with no web session for 60 days expires. When a user
+revokes a site's permission, Chrome- and Firefox-like browsers delete the subscription (410 at
+once); Safari keeps answering 200 for it — a zombie, accepted and never shown — until inactivity
+expiry.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.platforms import Provider
+from sim.providers.answers import SendResult
+from sim.providers.config import RandomSource, TokenDeath
+from sim.providers.service import PushService, TokenState
+
+_P = Provider.WEBPUSH
+
+#: Browsers (case-insensitive) whose push service keeps accepting revoked subscriptions.
+SILENT_REVOCATION_BROWSERS: frozenset[str] = frozenset({"safari"})
+
+
+class WebPushService(PushService):
+    """Web Push: 403 credentials or VAPID key, 429/503 transient, 413 payload, 404, 410."""
+
+    provider = Provider.WEBPUSH
+    token_prefix = "wp"
+    permission_revocation_supported = True
+    __slots__ = ()
+
+    def _make_credentials_answer(self) -> SendResult:
+        return SendResult(_P, 403)
+
+    def _make_transient_answers(self) -> tuple[SendResult, ...]:
+        return (
+            SendResult(_P, 429, retry_after=self.config.retry_after_days),
+            SendResult(_P, 503),
+        )
+
+    def _make_payload_answer(self) -> SendResult:
+        return SendResult(_P, 413)
+
+    def _make_unknown_answer(self) -> SendResult:
+        return SendResult(_P, 404)
+
+    def _make_wrong_app_answer(self) -> SendResult:
+        return SendResult(_P, 403)
+
+    def _dead_answer(self, cause: TokenDeath, died_at: float) -> SendResult:
+        return SendResult(_P, 410)
+
+    def _report_delay(
+        self, state: TokenState, cause: TokenDeath, rng: RandomSource | None
+    ) -> float:
+        if cause is TokenDeath.PERMISSION_REVOKED:
+            silent = state.browser.casefold() in SILENT_REVOCATION_BROWSERS
+            return math.inf if silent else 0.0
+        return super()._report_delay(state, cause, rng)

@@ -1,0 +1,262 @@
+"""Stochastic behaviour: the SimPy process that lives one device's life.
+
+One process per device, one SimPy event per real state change. The process keeps the absolute
+time of each competing clock (next session, uninstall, permission toggle, update, rotation, user
+switch, logout, replacement) and sleeps until the earliest; exponential clocks are memoryless, so
+only the clock that fired is redrawn. Every draw comes from a named stream (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.providers import TokenDeath
+from sim.world.actions import Actions, Answer
+from sim.world.device import Device, DeviceKind, Permission
+from sim.world.params import WorldParams
+from sim.world.streams import Streams
+
+INF = math.inf
+
+
+def _exp(rng: np.random.Generator, rate: float) -> float:
+    """An exponential waiting time with ``rate`` per day (infinite for a zero rate)."""
+    return float(rng.exponential(1.0 / rate)) if rate > 0 else INF
+
+
+def uninstall_time(u: float, by_day1: float, by_day30: float, later_per_day: float) -> float:
+    """Days from install to uninstall, by inverse CDF of a piecewise-constant hazard.
+
+    The hazard is constant on [0, 1) and on [1, 30) so that P(T ≤ 1) = ``by_day1`` and
+    P(T ≤ 30) = ``by_day30`` (DESIGN §3), then ``later_per_day`` after day 30.
+    """
+    s1 = 1.0 - by_day1
+    s30 = 1.0 - by_day30
+    survival = 1.0 - u
+    if survival >= 1.0:
+        return INF
+    if survival > s1:
+        h1 = -math.log(s1) if s1 > 0 else INF
+        return -math.log(survival) / h1
+    if survival > s30:
+        h2 = -math.log(s30 / s1) / 29.0 if s1 > 0 else INF
+        return 1.0 - math.log(survival / s1) / h2
+    if later_per_day <= 0 or s30 <= 0:
+        return 30.0 if s30 <= 0 else INF
+    return 30.0 - math.log(survival / s30) / later_per_day
+
+
+class Behaviour:
+    """Draws people's behaviour and runs each device's life as a SimPy process."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        params: WorldParams,
+        actions: Actions,
+        streams: Streams,
+        new_device_id: Callable[[], str],
+    ) -> None:
+        self.env = env
+        self.params = params
+        self.actions = actions
+        self.new_device_id = new_device_id
+        self.r_behaviour = streams["behaviour"]
+        self.r_sessions = streams["sessions"]
+        self.r_permission = streams["permission"]
+        self.r_lifecycle = streams["lifecycle"]
+        self.r_users = streams["users"]
+
+    def start(self, device: Device, install_at: float) -> None:
+        """Start the life of ``device``, its first install at ``install_at``."""
+        self.env.process(self.life(device, install_at, restored=False))
+
+    # -- prompt answers ----------------------------------------------------------------------
+
+    def answer(self, device: Device) -> Answer | None:
+        """A person's answer to the prompt the device's platform shows at this launch."""
+        p = self.params.permission
+        u = float(self.r_permission.random())
+        if device.kind is DeviceKind.IOS:
+            return Answer.GRANT if u < p.ios_opt_in_share else Answer.DENY
+        if device.kind is DeviceKind.ANDROID_13:
+            if u < p.android_13_opt_in_share:
+                return Answer.GRANT
+            rest = (u - p.android_13_opt_in_share) / max(1e-12, 1 - p.android_13_opt_in_share)
+            return Answer.DISMISS if rest < p.android_13_dismiss_share else Answer.DENY
+        if device.kind is DeviceKind.WEB:
+            share = (
+                p.web_gesture_opt_in_share
+                if p.web_prompt == "gesture"
+                else p.web_page_load_opt_in_share
+            )
+            if u < share:
+                return Answer.GRANT
+            return Answer.DENY if p.web_prompt == "gesture" else Answer.DISMISS
+        return None
+
+    # -- one device's life -------------------------------------------------------------------
+
+    def life(self, device: Device, start_at: float, *, restored: bool) -> Generator[Any, Any, None]:
+        """Install, launch, sessions and everything else, until the device is replaced."""
+        env, act, b = self.env, self.actions, self.params.behaviour
+        yield env.timeout(max(0.0, start_at - env.now))
+        reinstall = restored
+        while True:
+            if not device.installed:
+                act.install(env.now, device)
+            # per-install traits, drawn at install from the behaviour stream
+            rb = self.r_behaviour
+            rate = b.session_rate_per_day * float(
+                np.exp(b.session_rate_sigma * rb.standard_normal())
+            )
+            lifetime = uninstall_time(
+                float(rb.random()),
+                b.uninstall_by_day1_share,
+                b.uninstall_by_day30_share,
+                b.uninstall_later_per_day,
+            )
+            quiet_before = float(rb.exponential(b.last_open_before_uninstall_days))
+            active_for = float(rb.exponential(b.active_days_mean))
+            comes_back = float(rb.random()) < b.reinstall_share
+            never_launched = reinstall and float(rb.random()) < b.reinstall_never_launched_share
+            launch_mean = (
+                b.reinstall_launch_delay_days_mean if reinstall else b.first_launch_delay_days_mean
+            )
+            launch_delay = float(rb.exponential(launch_mean)) if launch_mean > 0 else 0.0
+
+            installed_at = env.now
+            uninstall_at = installed_at + lifetime
+            launch_at = INF if never_launched else installed_at + launch_delay
+            if launch_at < uninstall_at:
+                yield env.timeout(launch_at - env.now)
+                act.launch(env.now, device, None if restored else self.answer(device))
+                self._maybe_login(device)
+                outcome = yield from self._sessions(
+                    device, rate, env.now + active_for, uninstall_at, uninstall_at - quiet_before
+                )
+                if outcome == "replaced":
+                    return
+            else:
+                yield env.timeout(uninstall_at - env.now) if uninstall_at < INF else env.event()
+            restored = False
+            if device.installed:
+                act.uninstall(env.now, device)
+            if not comes_back:
+                return
+            yield env.timeout(float(self.r_lifecycle.exponential(b.reinstall_delay_days_mean)))
+            reinstall = True
+
+    def _maybe_login(self, device: Device) -> None:
+        """At launch (or a session while logged out), someone may log in."""
+        if device.user is not None and not device.user.startswith("anon:"):
+            return
+        if float(self.r_users.random()) < self.params.population.login_share:
+            self.actions.login(self.env.now, device, device.owner)
+
+    def _sessions(
+        self,
+        device: Device,
+        active_rate: float,
+        dormant_at: float,
+        uninstall_at: float,
+        last_open_at: float,
+    ) -> Generator[Any, Any, str]:
+        """The installed, launched life: competing clocks until uninstall or replacement."""
+        env, act, b, p = self.env, self.actions, self.params.behaviour, self.params.permission
+        rs, rl, ru, rp = self.r_sessions, self.r_lifecycle, self.r_users, self.r_permission
+        now = env.now
+
+        def session_rate(t: float) -> float:
+            if t >= last_open_at:
+                return 0.0
+            return active_rate if t < dormant_at else b.dormant_session_rate_per_day
+
+        def toggle_rate() -> float:
+            if device.permission.shows:
+                return p.turn_off_per_day
+            if device.permission in (Permission.DENIED, Permission.DENIED_FINAL):
+                return p.turn_on_per_day
+            return 0.0
+
+        next_session = now + _exp(rs, session_rate(now))
+        regime_change = (
+            min(t for t in (dormant_at, last_open_at) if t > now)
+            if max(dormant_at, last_open_at) > now
+            else INF
+        )
+        next_toggle = now + _exp(rp, toggle_rate())
+        next_update = now + _exp(rl, b.app_update_per_day)
+        next_os = now + _exp(rl, b.os_reinstall_per_day)
+        next_rotation = now + _exp(rl, b.provider_rotation_per_day)
+        next_replace = now + _exp(rl, b.device_replacement_per_day)
+        next_switch = now + (_exp(ru, b.user_switch_per_day) if device.shared else INF)
+        next_logout = now + _exp(ru, b.logout_per_day)
+
+        while True:
+            t = min(
+                next_session,
+                regime_change,
+                next_toggle,
+                next_update,
+                next_os,
+                next_rotation,
+                next_replace,
+                next_switch,
+                next_logout,
+                uninstall_at,
+            )
+            if t == INF:
+                yield env.event()  # nothing will ever happen to this install again
+            yield env.timeout(t - env.now)
+            now = env.now
+            if t == uninstall_at:
+                return "uninstall"
+            if t == regime_change:
+                next_session = now + _exp(rs, session_rate(now))
+                later = [x for x in (dormant_at, last_open_at) if x > now]
+                regime_change = min(later) if later else INF
+            elif t == next_session:
+                answer = self.answer(device) if device.permission is Permission.DISMISSED else None
+                if device.user is None:
+                    self._maybe_login(device)
+                act.session(now, device, answer)
+                next_session = now + _exp(rs, session_rate(now))
+                if answer is not None:
+                    next_toggle = now + _exp(rp, toggle_rate())
+            elif t == next_toggle:
+                act.set_permission(now, device, on=not device.permission.shows)
+                next_toggle = now + _exp(rp, toggle_rate())
+            elif t == next_update:
+                if float(rl.random()) < b.app_update_rotation_share:
+                    act.rotate(now, device, TokenDeath.APP_UPDATE)
+                next_update = now + _exp(rl, b.app_update_per_day)
+            elif t == next_os:
+                act.rotate(now, device, TokenDeath.OS_REINSTALL)
+                next_os = now + _exp(rl, b.os_reinstall_per_day)
+            elif t == next_rotation:
+                act.rotate(now, device, TokenDeath.ROTATION)
+                next_rotation = now + _exp(rl, b.provider_rotation_per_day)
+            elif t == next_switch:
+                others = [s for s in device.sharers if s != device.user]
+                act.login(now, device, others[int(ru.integers(len(others)))])
+                next_switch = now + _exp(ru, b.user_switch_per_day)
+            elif t == next_logout:
+                act.logout(now, device)
+                next_logout = now + _exp(ru, b.logout_per_day)
+            elif t == next_replace:
+                restore = float(rl.random()) < b.restore_share
+                new = act.replace(now, device, self.new_device_id(), restore=restore)
+                if restore and new.installed:
+                    # the restored app is opened on the new device after a while, then lives on
+                    delay = float(rl.exponential(b.reinstall_launch_delay_days_mean))
+                    env.process(self.life(new, now + delay, restored=True))
+                elif float(rl.random()) < b.reinstall_share:
+                    delay = float(rl.exponential(b.reinstall_delay_days_mean))
+                    env.process(self.life(new, now + delay, restored=False))
+                return "replaced"

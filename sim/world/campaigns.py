@@ -1,0 +1,185 @@
+"""Sending: campaigns, uninstall-tracking probes and retries, through the provider models.
+
+A campaign is one SimPy event over its whole audience (no event per send); only retries of
+transient answers get events of their own. Every answer goes to the registry (which may remove the
+token) and, for accepted sends, is compared with the ground truth: shown to the target, shown to
+someone else, or silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import simpy
+
+from sim.platforms import PROVIDER_OF, Platform, Provider
+from sim.providers import Action, BackoffPolicy, PushService
+from sim.providers.config import RandomSource
+from sim.registry import Registry
+from sim.world.device import Device
+from sim.world.signals import Outcome, SendRecord, Signals
+
+_FINAL = {
+    Action.REMOVE: Outcome.BOUNCED,
+    Action.FLAG_CONFIG: Outcome.FLAGGED,
+    Action.FLAG_PAYLOAD: Outcome.FLAGGED,
+}
+
+
+class Sender:
+    """Sends pushes to registry tokens and reports each answer and its true outcome."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        *,
+        app: str,
+        registry: Registry,
+        providers: dict[Provider, PushService],
+        installs: dict[str, Device],
+        signals: Signals,
+        backoff: BackoffPolicy | None = None,
+        provider_rng: RandomSource | None = None,
+        retry_rng: RandomSource | None = None,
+    ) -> None:
+        self.env = env
+        self.app = app
+        self.registry = registry
+        self.providers = providers
+        self.installs = installs
+        self.signals = signals
+        self.backoff = backoff if backoff is not None else BackoffPolicy()
+        self.provider_rng = provider_rng
+        self.retry_rng = retry_rng
+        #: sends waiting for a retry
+        self.pending = 0
+        self.campaigns_sent = 0
+
+    def campaign(self, campaign_id: str, *, foreground: bool = True) -> int:
+        """Send one campaign now to the default audience (R9); returns the number targeted."""
+        records = self.registry.campaign_tokens(self.app, foreground_only=foreground)
+        self.campaigns_sent += 1
+        for record in records:
+            self._attempt(
+                campaign_id,
+                record.token,
+                record.device,
+                record.platform,
+                record.profile,
+                foreground,
+                0,
+            )
+        return len(records)
+
+    def probe(self, campaign_id: str) -> int:
+        """Uninstall tracking: a background push to tokens quiet for 24 h (R7)."""
+        tokens = self.registry.probe_targets(self.env.now, self.app)
+        for token in tokens:
+            record = self.registry.token(token)
+            assert record is not None
+            self._attempt(
+                campaign_id, token, record.device, record.platform, record.profile, False, 0
+            )
+        return len(tokens)
+
+    def _attempt(
+        self,
+        campaign_id: str,
+        token: str,
+        install_id: str,
+        platform: Platform,
+        target: str,
+        foreground: bool,
+        attempt: int,
+    ) -> None:
+        now = self.env.now
+        service = self.providers[PROVIDER_OF[platform]]
+        result = service.send(now, token, self.app, rng=self.provider_rng)
+        response = self.registry.handle_response(now, token, result)
+        outcome: Outcome | None
+        shown_to: str | None = None
+        if response.action is Action.DELIVERED:
+            outcome, shown_to = self._truth(service, token, install_id, target, foreground)
+        elif response.action is Action.RETRY:
+            if self.backoff.should_retry(attempt):
+                jitter = self.retry_rng.random() if self.retry_rng is not None else 0.0
+                delay = self.backoff.delay(attempt, result, jitter)
+                self.pending += 1
+
+                def retry(_event: Any) -> None:
+                    self.pending -= 1
+                    self._attempt(
+                        campaign_id, token, install_id, platform, target, foreground, attempt + 1
+                    )
+
+                self.env.timeout(delay).callbacks.append(retry)
+                outcome = None
+            else:
+                outcome = Outcome.GAVE_UP
+        else:
+            outcome = _FINAL[response.action]
+        if self.signals.send:
+            self.signals.emit_send(
+                SendRecord(
+                    now,
+                    campaign_id,
+                    token,
+                    platform,
+                    target,
+                    attempt,
+                    result.status,
+                    result.reason,
+                    outcome,
+                    shown_to,
+                )
+            )
+
+    def _truth(
+        self, service: PushService, token: str, install_id: str, target: str, foreground: bool
+    ) -> tuple[Outcome, str | None]:
+        """What really happened to an accepted send."""
+        device = self.installs.get(install_id)
+        if (
+            device is None
+            or not device.installed
+            or device.token != token
+            or not service.delivers(self.env.now, token)
+        ):
+            return Outcome.DROPPED, None
+        if not foreground:
+            return Outcome.DELIVERED_BACKGROUND, None
+        if not device.shows_notifications:
+            return Outcome.DROPPED, None
+        if device.user == target:
+            return Outcome.DISPLAYED, device.user
+        return Outcome.MISDIRECTED, device.user
+
+
+def campaign_schedule(
+    env: simpy.Environment,
+    sender: Sender,
+    *,
+    first_day: float,
+    every_days: float,
+    foreground: bool,
+) -> Any:
+    """SimPy process: a campaign every ``every_days`` from ``first_day``."""
+    if every_days <= 0:
+        return
+    yield env.timeout(max(0.0, first_day - env.now))
+    number = 0
+    while True:
+        number += 1
+        sender.campaign(f"c{number:04d}", foreground=foreground)
+        yield env.timeout(every_days)
+
+
+def nightly(env: simpy.Environment, time_of_day: float, job: Any) -> Any:
+    """SimPy process: call ``job(day)`` every day at ``time_of_day``."""
+    day = int(env.now)
+    if env.now > day + time_of_day:
+        day += 1
+    while True:
+        yield env.timeout(day + time_of_day - env.now)
+        job(day)
+        day += 1

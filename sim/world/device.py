@@ -1,0 +1,87 @@
+"""Devices as they really are: the ground truth the registry's beliefs are measured against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sim.platforms import Platform
+
+
+class DeviceKind(StrEnum):
+    """Platform and OS class, which decide how notification permission works (DESIGN §3)."""
+
+    IOS = "ios"
+    ANDROID_LEGACY = "android_legacy"  # Android 12 and below: permission implicit
+    ANDROID_13 = "android_13"  # runtime prompt; "Don't allow" final until reinstall
+    WEB = "web"  # a browser; token only after opt-in on the native prompt
+
+    @property
+    def platform(self) -> Platform:
+        """The token platform of this kind of device."""
+        if self is DeviceKind.IOS:
+            return Platform.IOS
+        if self is DeviceKind.WEB:
+            return Platform.WEB
+        return Platform.ANDROID
+
+
+class Permission(StrEnum):
+    """The OS (or browser) notification permission of the app on the device."""
+
+    NOT_ASKED = "not_asked"
+    GRANTED = "granted"
+    PROVISIONAL = "provisional"  # iOS quiet authorisation: delivered quietly, counts as shown
+    DISMISSED = "dismissed"  # Android 13+: prompt dismissed, asked again next session
+    DENIED = "denied"
+    DENIED_FINAL = "denied_final"  # Android 13+ "Don't allow": no prompt until reinstall
+
+    @property
+    def shows(self) -> bool:
+        """True when a notification sent now would be shown to the user."""
+        return self is Permission.GRANTED or self is Permission.PROVISIONAL
+
+
+@dataclass(slots=True)
+class Device:
+    """A phone, tablet or browser, with the app's install on it.
+
+    ``install_id`` is the device id the SDK reports to the registry; the SDK generates a new one
+    per install, so a reinstall shows up in the registry as a new device (rule R8).
+    ``user`` is the profile id of whoever is logged in to the app on the device (an anonymous
+    profile id before anyone logs in; None after a logout).
+    """
+
+    device_id: str
+    kind: DeviceKind
+    owner: str
+    sharers: tuple[str, ...]
+    browser: str = ""
+    installed: bool = False
+    launched: bool = False
+    install_count: int = 0
+    install_id: str = ""
+    token: str | None = None
+    permission: Permission = Permission.NOT_ASKED
+    user: str | None = None
+    retired: bool = False
+    #: times of the current install's events
+    installed_at: float | None = None
+    uninstalled_at: float | None = None
+    #: per-install behaviour drawn at install time by the stochastic behaviour
+    traits: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def platform(self) -> Platform:
+        """The token platform of the device."""
+        return self.kind.platform
+
+    @property
+    def shared(self) -> bool:
+        """True when more than one person uses the device."""
+        return len(self.sharers) > 1
+
+    @property
+    def shows_notifications(self) -> bool:
+        """True when the app is installed, launched and allowed to show notifications."""
+        return self.installed and self.launched and self.permission.shows

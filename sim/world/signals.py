@@ -1,0 +1,94 @@
+"""What the world tells its observers: ground-truth changes and send outcomes.
+
+The world never reads these back; metrics subscribe to them. Records are built only when someone
+listens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sim.platforms import Platform
+
+
+class Truth(StrEnum):
+    """Kinds of ground-truth change on a device."""
+
+    INSTALL = "install"
+    LAUNCH = "launch"
+    UNINSTALL = "uninstall"
+    TOKEN_CHANGED = "token_changed"  # rotation, app update, OS reinstall, restore, web re-subscribe
+    TOKEN_REVOKED = "token_revoked"  # web permission revoked (subscription deleted or silenced)
+    PERMISSION = "permission"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    REPLACED = "replaced"  # device retired, replaced by a new one
+
+
+@dataclass(frozen=True, slots=True)
+class TruthEvent:
+    """A ground-truth change: ``old_token`` / ``new_token`` where the device's token changed."""
+
+    time: float
+    kind: Truth
+    device: str
+    install_id: str
+    platform: Platform
+    user: str | None
+    old_token: str | None = None
+    new_token: str | None = None
+
+
+class Outcome(StrEnum):
+    """The final outcome of one send (after retries)."""
+
+    DISPLAYED = "displayed"  # shown on a device where the target is logged in
+    MISDIRECTED = "misdirected"  # shown, but the logged-in user is someone else, or nobody
+    DELIVERED_BACKGROUND = "delivered_background"  # background push reached the app
+    DROPPED = "dropped"  # accepted by the provider, never shown (zombie)
+    BOUNCED = "bounced"  # permanent error: token removed (or stale 410 ignored)
+    FLAGGED = "flagged"  # credential or payload error: token kept, configuration flagged
+    GAVE_UP = "gave_up"  # transient errors beyond the retry budget
+
+
+@dataclass(frozen=True, slots=True)
+class SendRecord:
+    """One provider answer to one send attempt; ``outcome`` is set on the final attempt only."""
+
+    time: float
+    campaign: str
+    token: str
+    platform: Platform
+    target: str
+    attempt: int
+    status: int
+    reason: str
+    outcome: Outcome | None
+    #: who saw it (displayed / misdirected): the device's logged-in user, or None
+    shown_to: str | None = None
+
+
+TruthListener = Callable[[TruthEvent], None]
+SendListener = Callable[[SendRecord], None]
+
+
+class Signals:
+    """Subscribers to the world's truth events and send records."""
+
+    __slots__ = ("send", "truth")
+
+    def __init__(self) -> None:
+        self.truth: list[TruthListener] = []
+        self.send: list[SendListener] = []
+
+    def emit_truth(self, event: TruthEvent) -> None:
+        """Deliver a truth event to every subscriber."""
+        for listener in self.truth:
+            listener(event)
+
+    def emit_send(self, record: SendRecord) -> None:
+        """Deliver a send record to every subscriber."""
+        for listener in self.send:
+            listener(record)

@@ -1,0 +1,164 @@
+"""The world: a SimPy environment with devices, the registry, the providers and the sender.
+
+Build it from :class:`~sim.world.params.WorldParams` and a seed, then either :meth:`World.populate`
+(stochastic behaviour, campaigns, probes, pruning) or drive it by hand (stories). The registry and
+providers are the pure domain objects; the world only calls them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.platforms import Platform, Provider
+from sim.providers import ProviderConfig, PushService, service_for
+from sim.registry import Registry
+from sim.world.actions import Actions
+from sim.world.behaviour import Behaviour
+from sim.world.campaigns import Sender, campaign_schedule, nightly
+from sim.world.device import Device, DeviceKind
+from sim.world.params import WorldParams
+from sim.world.population import Household, build_population
+from sim.world.sdk import Sdk
+from sim.world.signals import Signals
+from sim.world.streams import Streams
+
+#: The one app of a world, published on every platform.
+APP = "app"
+
+
+def provider_configs(params: WorldParams) -> dict[Provider, ProviderConfig]:
+    """Provider configurations from the world's provider parameters."""
+    p = params.providers
+    common = {
+        "transient_error_rate": p.transient_error_share,
+        "credentials_valid": p.credentials_valid,
+    }
+    return {
+        Provider.APNS: ProviderConfig.apns(uninstall_lag_days=p.apns_lag_days, **common),
+        Provider.FCM: ProviderConfig.fcm(
+            uninstall_lag_days=p.fcm_lag_days,
+            inactivity_expiry_days=p.fcm_inactivity_days,
+            **common,
+        ),
+        Provider.WEBPUSH: ProviderConfig.webpush(
+            inactivity_expiry_days=p.web_inactivity_days, **common
+        ),
+    }
+
+
+class World:
+    """Everything that exists in one simulated run."""
+
+    def __init__(self, params: WorldParams | None = None, seed: int = 0, *, random: bool = True):
+        self.params = params if params is not None else WorldParams()
+        self.seed = seed
+        self.streams = Streams(seed)
+        self.env = simpy.Environment()
+        self.registry = Registry(self.params.policy)
+        self.registry.add_app(
+            APP, list(Platform), uninstall_tracking=self.params.uninstall_tracking
+        )
+        self.providers: dict[Provider, PushService] = {
+            provider: service_for(provider, config)
+            for provider, config in provider_configs(self.params).items()
+        }
+        self.signals = Signals()
+        self.sdk = Sdk(self.env, self.registry, self.params.campaigns.sdk_flush_delay_days)
+        self.actions = Actions(
+            app=APP,
+            sdk=self.sdk,
+            providers=self.providers,
+            signals=self.signals,
+            ios_provisional=self.params.permission.ios_strategy == "provisional",
+            lag_rng=self.streams["provider"] if random else None,
+        )
+        self.sender = Sender(
+            self.env,
+            app=APP,
+            registry=self.registry,
+            providers=self.providers,
+            installs=self.actions.installs,
+            signals=self.signals,
+            provider_rng=self.streams["provider"] if random else None,
+            retry_rng=self.streams["retry"] if random else None,
+        )
+        self.households: list[Household] = []
+        self._device_counter = 0
+
+    # -- population --------------------------------------------------------------------------
+
+    @property
+    def devices(self) -> dict[str, Device]:
+        """Every device ever in the world (replaced ones included), by id."""
+        return self.actions.devices
+
+    def add_device(self, device: Device) -> Device:
+        """Add a device to the world (stories build theirs by hand)."""
+        return self.actions.add_device(device)
+
+    def new_device_id(self) -> str:
+        """A fresh id for a device that joins during the run."""
+        self._device_counter += 1
+        return f"n{self._device_counter}"
+
+    def populate(self) -> None:
+        """Draw the population and start behaviour, campaigns, probes and pruning."""
+        self.households, devices = build_population(
+            self.params.population, self.streams["population"]
+        )
+        behaviour = Behaviour(self.env, self.params, self.actions, self.streams, self.new_device_id)
+        for device in devices:
+            self.add_device(device)
+            behaviour.start(device, 0.0)
+        if self.params.population.arrivals_per_day > 0:
+            self.env.process(self._arrivals(behaviour))
+        self.start_sending()
+
+    def _arrivals(self, behaviour: Behaviour) -> Generator[Any, Any, None]:
+        """New people install the app at a steady rate (one personal device each)."""
+        rng = self.streams["population"]
+        population = self.params.population
+        kinds = [DeviceKind(k) for k in population.platform_share]
+        weights = np.array(list(population.platform_share.values()), dtype=float)
+        while True:
+            yield self.env.timeout(float(rng.exponential(1.0 / population.arrivals_per_day)))
+            device_id = self.new_device_id()
+            kind = kinds[int(rng.choice(len(kinds), p=weights))]
+            browser = ""
+            if kind is DeviceKind.WEB:
+                browser = (
+                    "safari" if float(rng.random()) < population.web_safari_share else "chrome"
+                )
+            owner = f"q{device_id}"
+            device = self.add_device(Device(device_id, kind, owner, (owner,), browser=browser))
+            behaviour.start(device, self.env.now)
+
+    def start_sending(self) -> None:
+        """Start campaigns, uninstall-tracking probes and pruning as the parameters say."""
+        c = self.params.campaigns
+        if c.every_days > 0:
+            self.env.process(
+                campaign_schedule(
+                    self.env,
+                    self.sender,
+                    first_day=c.first_day,
+                    every_days=c.every_days,
+                    foreground=c.kind == "foreground",
+                )
+            )
+        if self.params.uninstall_tracking:
+            self.env.process(
+                nightly(self.env, c.probe_time_of_day, lambda day: self.sender.probe(f"probe{day}"))
+            )
+        if self.params.policy.prune_after_days is not None:
+            self.env.process(
+                nightly(self.env, 0.0, lambda day: self.registry.prune_inactive(self.env.now))
+            )
+
+    def run(self, until: float) -> None:
+        """Advance the simulation to day ``until``."""
+        self.env.run(until=until)
