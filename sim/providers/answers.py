@@ -133,4 +133,6 @@ def legacy_fcm_result(legacy_reason: str) -> SendResult:
     v1 = LEGACY_FCM_REASONS.get(legacy_reason)
     if v1 is None:
         raise UnclassifiedAnswerError(f"unknown legacy FCM error {legacy_reason!r}")
-    return SendResult(Provider.FCM, FCM_STATUS[v1], legacy_reason)
+    return SendResult(
+        Provider.FCM, FCM_STATUS[v1], legacy_reason, payload_valid=legacy_reason != "MessageTooBig"
+    )

@@ -364,8 +364,8 @@ class PushService(ABC):
             return self._unknown_answer
         if state.app != app:
             return self._wrong_app_answer
-        if self._is_reported(state, now):
+        if self._is_reported(state, now):  # reported implies dead
             death = self._death_of(state, now)
-            assert death is not None  # reported implies dead
-            return self._dead_answer(*death)
+            if death is not None:
+                return self._dead_answer(*death)
         return self._ok_answer
