@@ -151,7 +151,7 @@ class BehaviourParams:
     restore_share: float = 0.7
     #: shared devices: rate at which another sharer logs in; logouts with no new login
     user_switch_per_day: float = 0.1
-    logout_per_day: float = 1 / 120
+    logout_per_day: float = 1 / 365
 
     def __post_init__(self) -> None:
         _check_share(

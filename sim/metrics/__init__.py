@@ -1,0 +1,6 @@
+"""Observers of the world (DESIGN §5): they read the world and never change it."""
+
+from sim.metrics.results import RunResult
+from sim.metrics.truth import StaleCause, TokenTruth, classify_token, snapshot
+
+__all__ = ["RunResult", "StaleCause", "TokenTruth", "classify_token", "snapshot"]

@@ -1,0 +1,102 @@
+"""The results of one run as pandas DataFrames, each carrying the run's seed and parameters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.metrics.timeseries import ALL
+
+
+@dataclass
+class RunResult:
+    """Everything one run measured.
+
+    - ``timeseries``: one row per (sample time, platform), ``platform == "all"`` for the total;
+    - ``sends``: one row per (campaign or probe, platform) with the outcome counts;
+    - ``bounces``: bounces per (campaign, platform, status, reason);
+    - ``latencies``: one row per completed latency; ``open_latencies`` counts the censored ones;
+    - ``events``: the full event log when asked for, else None.
+
+    Every DataFrame's ``attrs`` hold ``seed``, ``days`` and ``params``.
+    """
+
+    seed: int
+    days: float
+    params: dict[str, Any]
+    timeseries: pd.DataFrame
+    sends: pd.DataFrame
+    bounces: pd.DataFrame
+    latencies: pd.DataFrame
+    open_latencies: dict[str, int]
+    events: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        for frame in self.frames().values():
+            frame.attrs.update({"seed": self.seed, "days": self.days, "params": self.params})
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The result tables by name."""
+        frames = {
+            "timeseries": self.timeseries,
+            "sends": self.sends,
+            "bounces": self.bounces,
+            "latencies": self.latencies,
+        }
+        if self.events is not None:
+            frames["events"] = self.events
+        return frames
+
+    def final(self, platform: str = ALL) -> pd.Series:
+        """The last time-series row for ``platform``."""
+        rows = self.timeseries[self.timeseries["platform"] == platform]
+        if rows.empty:
+            raise ValueError(f"no samples for platform {platform!r}")
+        return rows.iloc[-1]
+
+    def summary(self) -> dict[str, Any]:
+        """Headline figures of the run (end-of-run state and totals over all sends)."""
+        last = self.final()
+        campaigns = self.sends[self.sends["kind"] == "campaign"]
+        totals = {
+            column: int(campaigns[column].sum())
+            for column in ("targeted", "sent", "bounced", "displayed", "misdirected", "dropped")
+        }
+        lat = self.latencies
+        medians = {
+            f"median_{kind}_days": float(lat[lat["kind"] == kind]["latency_days"].median())
+            for kind in sorted(set(lat["kind"]))
+        }
+        return {
+            "seed": self.seed,
+            "days": self.days,
+            "believed_reachable": int(last["believed_reachable"]),
+            "truly_reachable": int(last["truly_reachable"]),
+            "reachable_unknown": int(last["reachable_unknown"]),
+            "overstatement": (
+                float(last["believed_reachable"] / last["truly_reachable"])
+                if last["truly_reachable"]
+                else None
+            ),
+            "stale_rate": float(last["stale_rate"]),
+            "stale_dead": int(last["stale_dead"]),
+            "stale_zombie": int(last["stale_zombie"]),
+            "mean_stale_rate": float(
+                self.timeseries[self.timeseries["platform"] == ALL]["stale_rate"].mean()
+            ),
+            **{f"campaign_{k}": v for k, v in totals.items()},
+            **medians,
+        }
+
+    def write(self, directory: Path | str) -> Path:
+        """Write every table as CSV and the summary as JSON into ``directory``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.frames().items():
+            frame.to_csv(out / f"{name}.csv", index=False)
+        (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, sort_keys=True))
+        return out

@@ -1,0 +1,85 @@
+"""Time series of belief against truth, sampled at a fixed interval, by platform."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from sim.metrics.truth import snapshot
+from sim.platforms import Platform
+from sim.registry import Change, TokenEvent
+from sim.world.world import World
+
+#: the platform label of the all-platforms rows
+ALL = "all"
+
+COLUMNS = (
+    "time",
+    "platform",
+    "believed_reachable",
+    "truly_reachable",
+    "reachable_unknown",
+    "tokens",
+    "foreground_tokens",
+    "stale_dead",
+    "stale_zombie",
+    "stale_rate",
+    "token_adds",
+    "token_updates",
+    "token_removes",
+)
+
+
+class TimeSeries:
+    """Samples the world every ``interval`` days; rows are plain tuples until :meth:`rows`."""
+
+    def __init__(self, world: World, interval: float) -> None:
+        if not interval > 0:
+            raise ValueError(f"sampling interval must be > 0 days, got {interval}")
+        self.world = world
+        self.interval = interval
+        self._rows: list[tuple[Any, ...]] = []
+        self._churn: dict[tuple[str, Change], int] = {}
+        world.registry.subscribe(self._on_token_event)
+
+    def _on_token_event(self, event: TokenEvent) -> None:
+        for key in ((event.platform.value, event.change), (ALL, event.change)):
+            self._churn[key] = self._churn.get(key, 0) + 1
+
+    def process(self) -> Generator[Any, Any, None]:
+        """SimPy process: a sample every ``interval`` days."""
+        env = self.world.env
+        while True:
+            yield env.timeout(self.interval)
+            self.sample()
+
+    def sample(self) -> None:
+        """Record one row per platform (and one for all platforms) at the current time."""
+        now = self.world.env.now
+        snap = snapshot(self.world, now)
+        churn, self._churn = self._churn, {}
+        for key in (*Platform, None):
+            label = key.value if key is not None else ALL
+            foreground = snap.foreground_tokens[key]
+            stale = snap.dead[key] + snap.zombie[key]
+            self._rows.append(
+                (
+                    now,
+                    label,
+                    snap.believed[key],
+                    snap.truly[key],
+                    snap.unknown[key],
+                    snap.tokens[key],
+                    foreground,
+                    snap.dead[key],
+                    snap.zombie[key],
+                    stale / foreground if foreground else 0.0,
+                    churn.get((label, Change.ADD), 0),
+                    churn.get((label, Change.UPDATE), 0),
+                    churn.get((label, Change.REMOVE), 0),
+                )
+            )
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows sampled so far, in :data:`COLUMNS` order."""
+        return list(self._rows)
