@@ -20,6 +20,7 @@ from sim.world import (
     PermissionParams,
     PopulationParams,
     ProviderParams,
+    TruthEvent,
     WorldParams,
 )
 
@@ -50,7 +51,11 @@ def test_policy_change_keeps_the_world_draws():
     b = Simulation(params, seed=3)
     truths: list[list[tuple[float, str, str]]] = [[], []]
     for sim_, log in zip((a, b), truths, strict=True):
-        sim_.world.signals.truth.append(lambda e, log=log: log.append((e.time, e.kind, e.device)))
+
+        def remember(event: TruthEvent, log: list[tuple[float, str, str]] = log) -> None:
+            log.append((event.time, event.kind, event.device))
+
+        sim_.world.signals.truth.append(remember)
         sim_.run(30)
     assert truths[0] == truths[1]
     assert len(truths[0]) > 100
