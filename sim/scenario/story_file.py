@@ -1,0 +1,324 @@
+"""Story files: TOML timelines of edge cases, read and validated into stories.
+
+A story file (``scenarios/stories/*.toml``) starts with a comment that names the edge case and the
+rule it guards, then::
+
+    # Charlie and Kim (source document, R2/R3): ...
+    [story]
+    name = "Charlie and Kim share a phone"
+    rules = ["R2", "R3"]
+    description = "..."             # optional
+
+    [policy]                        # optional: RegistryPolicy fields
+    detach_on_logout = false        # refresh_on_session_start, detach_on_logout,
+                                    # prune_after_days, honour_apns_timestamp
+
+    [world]                         # optional
+    uninstall_tracking = false      # the app has uninstall tracking (probe steps, R7)
+    ios_strategy = "prompt"         # or "provisional"
+    apns_lag_days = 9.0             # uninstall → first 410 (DESIGN §2: 9–11 days)
+    fcm_lag_days = 1.0              # uninstall → first 404 (DESIGN §2: 1–2 days)
+
+    [[devices]]
+    id = "charlie_phone"            # no dots: install ids are "charlie_phone.1", ".2"…
+    kind = "ios"                    # ios | android_legacy | android_13 | web
+    owner = "charlie"
+    sharers = ["kim"]               # optional: the others who use it
+    browser = ""                    # web only: "chrome", "firefox" or "safari"
+
+    [[steps]]
+    day = 0.0
+    do = "install"
+    device = "charlie_phone"
+
+    [[expect]]
+    day = 1.01                      # SDK calls reach the registry 10 s after the step
+    check = "token_owner"
+    device = "charlie_phone"
+    equals = "kim"
+    note = "Kim's login moved the token (R2)"   # optional, shown when it fails
+
+Steps (``do``) and the keys each takes besides ``day`` (and an optional ``note``):
+``install``, ``reinstall`` (install again after an uninstall), ``logout``, ``permission_off``,
+``permission_on``, ``uninstall``: ``device``; ``launch``, ``session``: ``device`` and optionally
+``answer`` (``grant``, ``deny``, ``dismiss``: the answer to a permission prompt shown now);
+``login``: ``device``, ``user``; ``rotate``: ``device``, ``cause`` (``app_update``,
+``os_reinstall``, ``rotation``); ``replace``: ``device``, ``new_device`` and optionally ``restore``
+(default false); ``campaign``: ``campaign`` (its id) and optionally ``foreground`` (default true);
+``probe``: optionally ``campaign`` (default ``"probe"``); ``prune`` (needs
+``[policy] prune_after_days``). Nothing happens unless a step says so: no automatic campaigns,
+probes or pruning.
+
+Checks (``check``), their keys and the kind of ``equals``: see :data:`sim.world.story.CHECKS` and
+``scenarios/stories/README.md``. Profiles are user ids or anonymous ids
+``"anon:<device>.<install number>:app"``.
+
+Every table forbids unknown keys, so a typo is an error. Any problem raises one
+:class:`~sim.scenario.errors.ScenarioError` naming the file, the key path (``steps[3].do``) and
+what is allowed there.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import types
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+from pydantic_core import ErrorDetails
+
+from sim.providers import TokenDeath
+from sim.registry import RegistryPolicy
+from sim.scenario.errors import ScenarioError
+from sim.world.actions import Answer
+from sim.world.device import DeviceKind
+from sim.world.story import (
+    DeviceSpec,
+    Expectation,
+    Step,
+    StepKind,
+    Story,
+    StoryError,
+    WorldOptions,
+)
+
+#: The stories shipped with pushsim (present in a source checkout).
+STORIES_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "stories"
+
+Day = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+Id = Annotated[StrictStr, Field(min_length=1)]
+RotateCause = Literal["app_update", "os_reinstall", "rotation"]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoryTable(_Table):
+    """``[story]``."""
+
+    name: Id
+    rules: list[StrictStr] = []
+    description: StrictStr = ""
+
+
+class PolicyTable(_Table):
+    """``[policy]``: the :class:`~sim.registry.RegistryPolicy` fields to override."""
+
+    refresh_on_session_start: StrictBool | None = None
+    detach_on_logout: StrictBool | None = None
+    prune_after_days: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)] | None = None
+    honour_apns_timestamp: StrictBool | None = None
+
+    def policy(self) -> RegistryPolicy:
+        """The registry policy: defaults, with the keys given here."""
+        return RegistryPolicy(**self.model_dump(exclude_none=True))
+
+
+class WorldTable(_Table):
+    """``[world]``."""
+
+    uninstall_tracking: StrictBool = False
+    ios_strategy: Literal["prompt", "provisional"] = "prompt"
+    apns_lag_days: Day = 9.0
+    fcm_lag_days: Day = 1.0
+
+
+class DeviceTable(_Table):
+    """``[[devices]]``."""
+
+    id: Id
+    kind: DeviceKind
+    owner: Id
+    sharers: list[Id] = []
+    browser: Literal["", "chrome", "firefox", "safari"] = ""
+
+
+class StepTable(_Table):
+    """``[[steps]]``: which keys each ``do`` takes is checked by :class:`~sim.world.story.Step`."""
+
+    day: Day
+    do: StepKind
+    device: Id | None = None
+    answer: Answer | None = None
+    user: Id | None = None
+    cause: RotateCause | None = None
+    new_device: Id | None = None
+    restore: StrictBool | None = None
+    campaign: Id | None = None
+    foreground: StrictBool | None = None
+    note: StrictStr = ""
+
+
+class ExpectTable(_Table):
+    """``[[expect]]``: check, keys and ``equals`` are checked by ``Expectation``."""
+
+    day: Day
+    check: Id
+    device: Id | None = None
+    profile: Id | None = None
+    campaign: Id | None = None
+    equals: Any
+    note: StrictStr = ""
+
+
+class StoryFile(_Table):
+    """A whole story file."""
+
+    story: StoryTable
+    policy: PolicyTable = PolicyTable()
+    world: WorldTable = WorldTable()
+    devices: list[DeviceTable] = Field(min_length=1)
+    steps: list[StepTable] = []
+    expect: list[ExpectTable] = Field(min_length=1)
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, through ``list[...]``, ``X | None`` and ``Annotated``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (list, Union, types.UnionType, Annotated):
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the table at ``loc`` allows."""
+    model: type[BaseModel] | None = StoryFile
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        info = model.model_fields.get(part)
+        model = _model_in(info.annotation) if info is not None else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _message(error: ErrorDetails) -> str:
+    kind, loc, given = error["type"], error["loc"], error.get("input")
+    if kind == "extra_forbidden":
+        return f"unknown key; allowed keys: {', '.join(_keys_at(loc[:-1]))}"
+    if kind == "missing":
+        return "required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if not isinstance(given, dict | list):
+        message += f" (got {given!r})"
+    return message
+
+
+def _problems(error: ValidationError) -> list[tuple[str, str]]:
+    return [(_path(e["loc"]), _message(e)) for e in error.errors()]
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def _build(data: StoryFile) -> Story:
+    def within(prefix: str, build: Any) -> Any:
+        try:
+            return build()
+        except StoryError as error:
+            raise error.within(prefix) from None
+
+    devices = tuple(
+        within(
+            f"devices[{i}]",
+            lambda d=d: DeviceSpec(d.id, d.kind, d.owner, tuple(d.sharers), d.browser),
+        )
+        for i, d in enumerate(data.devices)
+    )
+    steps = tuple(
+        within(
+            f"steps[{i}]",
+            lambda s=s: Step(
+                day=s.day,
+                do=s.do,
+                device=s.device,
+                answer=s.answer,
+                user=s.user,
+                cause=TokenDeath(s.cause) if s.cause is not None else None,
+                new_device=s.new_device,
+                restore=s.restore,
+                campaign=s.campaign,
+                foreground=s.foreground,
+                note=s.note,
+            ),
+        )
+        for i, s in enumerate(data.steps)
+    )
+    expectations = tuple(
+        within(
+            f"expect[{i}]",
+            lambda e=e: Expectation(
+                day=e.day,
+                check=e.check,
+                equals=e.equals,
+                device=e.device,
+                profile=e.profile,
+                campaign=e.campaign,
+                note=e.note,
+            ),
+        )
+        for i, e in enumerate(data.expect)
+    )
+    w = data.world
+    world = within(
+        "world",
+        lambda: WorldOptions(w.uninstall_tracking, w.ios_strategy, w.apns_lag_days, w.fcm_lag_days),
+    )
+    return Story(
+        name=data.story.name,
+        devices=devices,
+        steps=steps,
+        expectations=expectations,
+        rules=tuple(data.story.rules),
+        description=data.story.description,
+        policy=within("policy", data.policy.policy),
+        world=world,
+    )
+
+
+def parse_story(text: str, source: str = "<story>") -> Story:
+    """Parse and validate the TOML ``text`` of a story; ``source`` names it in errors."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(source, [("", f"invalid TOML: {error}")]) from None
+    try:
+        data = StoryFile.model_validate(raw)
+    except ValidationError as error:
+        raise ScenarioError(source, _problems(error)) from None
+    try:
+        return _build(data)
+    except (StoryError, ValueError) as error:
+        path = error.path if isinstance(error, StoryError) else ""
+        message = error.message if isinstance(error, StoryError) else str(error)
+        raise ScenarioError(source, [(path, message)]) from None
+
+
+def load_story(path: str | Path) -> Story:
+    """Read, parse and validate the story file at ``path``."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(str(file), [("", f"cannot read the file: {error}")]) from None
+    return parse_story(text, str(file))
+
+
+def story_files(directory: str | Path = STORIES_DIR) -> list[Path]:
+    """The story files (``*.toml``) of ``directory``, sorted by name."""
+    return sorted(Path(directory).glob("*.toml"))
