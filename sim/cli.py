@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from sim import __version__
@@ -42,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.devices < 0 or args.days <= 0 or args.seed < 0:
         print("pushsim run: --devices and --seed must be >= 0 and --days > 0", file=sys.stderr)
         return 2
-    params = replace(WorldParams(), population=PopulationParams(devices=args.devices))
+    params = WorldParams(population=PopulationParams(devices=args.devices))
     print(
         f"pushsim {__version__}: no scenario files yet; running the built-in default world "
         f"({args.devices} devices, {args.days:g} days, seed {args.seed})"

@@ -24,10 +24,15 @@ class Simulation:
     """A populated world with its observers attached; run it in one go or in steps."""
 
     def __init__(
-        self, params: WorldParams | None = None, *, seed: int = 0, event_log: bool = False
+        self,
+        params: WorldParams | None = None,
+        *,
+        seed: int = 0,
+        sample_every_days: float = 1.0,
+        event_log: bool = False,
     ) -> None:
         self.world = World(params, seed)
-        self.timeseries = TimeSeries(self.world, self.world.params.sample_every_days)
+        self.timeseries = TimeSeries(self.world, sample_every_days)
         self.sends = SendLedger()
         self.latencies = Latencies(self.world.registry)
         self.world.signals.send.append(self.sends.record)
@@ -74,9 +79,16 @@ class Simulation:
 
 
 def simulate(
-    params: WorldParams | None = None, *, days: float = 90.0, seed: int = 0, event_log: bool = False
+    params: WorldParams | None = None,
+    *,
+    days: float = 90.0,
+    seed: int = 0,
+    sample_every_days: float = 1.0,
+    event_log: bool = False,
 ) -> RunResult:
     """Build a world from ``params``, run it for ``days`` days with ``seed``, return its results."""
-    simulation = Simulation(params, seed=seed, event_log=event_log)
+    simulation = Simulation(
+        params, seed=seed, sample_every_days=sample_every_days, event_log=event_log
+    )
     simulation.run(days)
     return simulation.result()

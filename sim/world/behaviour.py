@@ -113,7 +113,7 @@ class Behaviour:
             # per-install traits, drawn at install from the behaviour stream
             rb = self.r_behaviour
             rate = b.session_rate_per_day * float(
-                np.exp(b.session_rate_sigma * rb.standard_normal())
+                np.exp(b.session_rate_log_sigma * rb.standard_normal())
             )
             lifetime = uninstall_time(
                 float(rb.random()),
@@ -122,11 +122,11 @@ class Behaviour:
                 b.uninstall_later_per_day,
             )
             quiet_before = float(rb.exponential(b.last_open_before_uninstall_days))
-            active_for = float(rb.exponential(b.active_days_mean))
+            active_for = float(rb.exponential(b.active_mean_days))
             comes_back = float(rb.random()) < b.reinstall_share
             never_launched = reinstall and float(rb.random()) < b.reinstall_never_launched_share
             launch_mean = (
-                b.reinstall_launch_delay_days_mean if reinstall else b.first_launch_delay_days_mean
+                b.reinstall_launch_delay_mean_days if reinstall else b.first_launch_delay_mean_days
             )
             launch_delay = float(rb.exponential(launch_mean)) if launch_mean > 0 else 0.0
 
@@ -149,7 +149,7 @@ class Behaviour:
                 act.uninstall(env.now, device)
             if not comes_back:
                 return
-            yield env.timeout(float(self.r_lifecycle.exponential(b.reinstall_delay_days_mean)))
+            yield env.timeout(float(self.r_lifecycle.exponential(b.reinstall_delay_mean_days)))
             reinstall = True
 
     def _maybe_login(self, device: Device) -> None:
@@ -254,9 +254,9 @@ class Behaviour:
                 new = act.replace(now, device, self.new_device_id(), restore=restore)
                 if restore and new.installed:
                     # the restored app is opened on the new device after a while, then lives on
-                    delay = float(rl.exponential(b.reinstall_launch_delay_days_mean))
+                    delay = float(rl.exponential(b.reinstall_launch_delay_mean_days))
                     env.process(self.life(new, now + delay, restored=True))
                 elif float(rl.random()) < b.reinstall_share:
-                    delay = float(rl.exponential(b.reinstall_delay_days_mean))
+                    delay = float(rl.exponential(b.reinstall_delay_mean_days))
                     env.process(self.life(new, now + delay, restored=False))
                 return "replaced"

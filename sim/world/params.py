@@ -1,266 +1,233 @@
 """Parameters of a simulated world, with defaults taken from the published figures of DESIGN §3.
 
-Rates are per day, durations in days, shares in [0, 1]. Every number here that comes from a
-published figure says so; the others are modelling choices, named as such.
+Rates are per day (``_per_day``), durations in days (``_days``), shares in [0, 1] (``_share``).
+Every number that comes from a published figure says so in its description; the others are
+modelling choices, named as such. The models are pydantic models: they validate on construction,
+forbid unknown keys, and give scenario files their schema (``pushsim schema``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.registry.policy import RegistryPolicy
 
-
-def _check_share(owner: object, *names: str) -> None:
-    for name in names:
-        value = getattr(owner, name)
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{type(owner).__name__}.{name} must be in [0, 1], got {value!r}")
-
-
-def _check_non_negative(owner: object, *names: str) -> None:
-    for name in names:
-        value = getattr(owner, name)
-        if not (value >= 0.0 and math.isfinite(value)):
-            raise ValueError(
-                f"{type(owner).__name__}.{name} must be a finite number >= 0, got {value!r}"
-            )
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Days = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Window = Annotated[tuple[Days, Days], Field(strict=False)]
+DeviceKindName = Literal["ios", "android_legacy", "android_13", "web"]
+#: default device mix (modelling choice)
+DEFAULT_MIX: dict[DeviceKindName, float] = {
+    "ios": 0.40,
+    "android_legacy": 0.15,
+    "android_13": 0.35,
+    "web": 0.10,
+}
 
 
-@dataclass(frozen=True, slots=True)
-class PopulationParams:
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _ordered(window: tuple[float, float]) -> tuple[float, float]:
+    low, high = window
+    if low > high:
+        raise ValueError(f"must be [low, high] with low <= high, got [{low}, {high}]")
+    return window
+
+
+class PopulationParams(_Params):
     """Who owns which device, and who shares it."""
 
-    devices: int = 10_000
-    #: device mix by kind; keys: ios, android_legacy (≤ 12), android_13 (13+), web
-    platform_share: dict[str, float] = field(
-        default_factory=lambda: {
-            "ios": 0.40,
-            "android_legacy": 0.15,
-            "android_13": 0.35,
-            "web": 0.10,
-        }
+    devices: int = Field(10_000, ge=0, description="devices at the start of the run")
+    platform_share: dict[DeviceKindName, Share] = Field(
+        default_factory=lambda: dict(DEFAULT_MIX),
+        description="device mix by kind (modelling choice); must sum to 1",
     )
-    #: share of web devices on Safari (its revoked subscriptions keep answering 200)
-    web_safari_share: float = 0.2
-    #: share of devices shared with other people of the household (family tablet, lent phone)
-    shared_device_share: float = 0.1
-    #: people sharing a shared device, the owner included (2 or more)
-    sharers_per_shared_device: int = 2
-    #: share of installs whose user logs in (the rest stay on an anonymous profile)
-    login_share: float = 0.6
-    #: new people installing the app per day, each with one personal device (modelling choice)
-    arrivals_per_day: float = 0.0
+    web_safari_share: Share = Field(
+        0.2, description="web devices on Safari, whose revoked subscriptions answer 200"
+    )
+    shared_device_share: Share = Field(
+        0.1, description="devices shared within the household (family tablet, lent phone)"
+    )
+    sharers_per_shared_device: int = Field(2, ge=2, description="people per shared device")
+    login_share: Share = Field(0.6, description="installs whose user logs in (else anonymous)")
+    arrivals_per_day: Rate = Field(
+        0.0, description="new people installing per day, one device each (modelling choice)"
+    )
 
-    def __post_init__(self) -> None:
-        if self.devices < 0:
-            raise ValueError(f"PopulationParams.devices must be >= 0, got {self.devices}")
-        if self.sharers_per_shared_device < 2:
-            raise ValueError("PopulationParams.sharers_per_shared_device must be >= 2")
-        allowed = {"ios", "android_legacy", "android_13", "web"}
-        unknown = set(self.platform_share) - allowed
-        if unknown:
-            raise ValueError(
-                f"unknown platform kind(s) {sorted(unknown)} in platform_share; "
-                f"allowed: {sorted(allowed)}"
-            )
-        if any(v < 0 for v in self.platform_share.values()) or not math.isclose(
-            sum(self.platform_share.values()), 1.0, abs_tol=1e-9
-        ):
-            raise ValueError("PopulationParams.platform_share must be >= 0 and sum to 1")
-        _check_share(self, "web_safari_share", "shared_device_share", "login_share")
-        _check_non_negative(self, "arrivals_per_day")
+    @field_validator("platform_share")
+    @classmethod
+    def _sums_to_one(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value or not math.isclose(sum(value.values()), 1.0, abs_tol=1e-9):
+            raise ValueError(f"shares must sum to 1, got {sum(value.values()):g}")
+        return value
 
 
-@dataclass(frozen=True, slots=True)
-class PermissionParams:
+class PermissionParams(_Params):
     """Answers to the permission prompt and later changes in OS settings."""
 
-    #: iOS opt-in 45–56 % (DESIGN §3): the middle of the range
-    ios_opt_in_share: float = 0.50
-    #: iOS prompt strategy: "prompt" (standard alert) or "provisional" (quiet, counts as foreground)
-    ios_strategy: str = "prompt"
-    #: Android 13+ opt-in 60–67 % (DESIGN §3)
-    android_13_opt_in_share: float = 0.63
-    #: share of Android 13+ non-grants that dismiss (asked again next session) rather than deny
-    android_13_dismiss_share: float = 0.3
-    #: web opt-in: 1–15 % with a prompt on a user gesture, ≈ 1–5 % on page load (DESIGN §3)
-    web_prompt: str = "gesture"
-    web_gesture_opt_in_share: float = 0.08
-    web_page_load_opt_in_share: float = 0.03
-    #: OS-settings toggles (modelling choice): granted → off, and off → on again
-    turn_off_per_day: float = 1 / 365
-    turn_on_per_day: float = 1 / 730
-
-    def __post_init__(self) -> None:
-        _check_share(
-            self,
-            "ios_opt_in_share",
-            "android_13_opt_in_share",
-            "android_13_dismiss_share",
-            "web_gesture_opt_in_share",
-            "web_page_load_opt_in_share",
-        )
-        _check_non_negative(self, "turn_off_per_day", "turn_on_per_day")
-        if self.ios_strategy not in ("prompt", "provisional"):
-            raise ValueError(
-                f"PermissionParams.ios_strategy must be 'prompt' or 'provisional', "
-                f"got {self.ios_strategy!r}"
-            )
-        if self.web_prompt not in ("gesture", "page_load"):
-            raise ValueError(
-                f"PermissionParams.web_prompt must be 'gesture' or 'page_load', "
-                f"got {self.web_prompt!r}"
-            )
+    ios_opt_in_share: Share = Field(0.50, description="iOS opt-in: 45–56 % (DESIGN §3)")
+    ios_strategy: Literal["prompt", "provisional"] = Field(
+        "prompt", description="standard alert, or provisional (quiet, counts as foreground)"
+    )
+    android_13_opt_in_share: Share = Field(
+        0.63, description="Android 13+ opt-in: 60–67 % (DESIGN §3)"
+    )
+    android_13_dismiss_share: Share = Field(
+        0.3, description="non-grants that dismiss (asked again) rather than deny (modelling)"
+    )
+    web_prompt: Literal["gesture", "page_load"] = Field(
+        "gesture", description="web prompt on a user gesture, or on page load (mostly lost)"
+    )
+    web_gesture_opt_in_share: Share = Field(
+        0.08, description="web opt-in on a gesture: 1–15 % (DESIGN §3)"
+    )
+    web_page_load_opt_in_share: Share = Field(
+        0.03, description="web opt-in on page load: ≈ 1–5 % (DESIGN §3)"
+    )
+    turn_off_per_day: Rate = Field(
+        1 / 365, description="notifications turned off in settings (modelling choice)"
+    )
+    turn_on_per_day: Rate = Field(
+        1 / 730, description="turned back on in settings (modelling choice)"
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class BehaviourParams:
+class BehaviourParams(_Params):
     """Sessions, dormancy, uninstalls, reinstalls and the events that rotate tokens."""
 
-    #: median session rate of an active install; heterogeneity as a log-normal sigma
-    session_rate_per_day: float = 0.7
-    session_rate_sigma: float = 1.0
-    #: mean active period before an install goes dormant; 15.3 days gives day-30 retention ≈ 7 %
-    #: among installs not uninstalled by then (DESIGN §3: day-30 retention ≈ 7 %)
-    active_days_mean: float = 15.3
-    #: session rate once dormant (modelling choice)
-    dormant_session_rate_per_day: float = 1 / 90
-    #: ≈ half of installs uninstalled within 30 days, half of those on day 0–1 (DESIGN §3)
-    uninstall_by_day1_share: float = 0.25
-    uninstall_by_day30_share: float = 0.50
-    #: hazard after day 30 (modelling choice)
-    uninstall_later_per_day: float = 0.002
-    #: mean days between last open and uninstall: 5.8 (DESIGN §3)
-    last_open_before_uninstall_days: float = 5.8
-    #: 34–40 % of uninstallers reinstall (DESIGN §3): the middle of the range
-    reinstall_share: float = 0.37
-    reinstall_delay_days_mean: float = 20.0
-    #: days from (re)install to first launch; reinstalls may never be launched
-    first_launch_delay_days_mean: float = 0.05
-    reinstall_launch_delay_days_mean: float = 1.0
-    reinstall_never_launched_share: float = 0.1
-    #: events that rotate the token (modelling choices)
-    app_update_per_day: float = 1 / 30
-    app_update_rotation_share: float = 0.05
-    os_reinstall_per_day: float = 1 / 3650
-    provider_rotation_per_day: float = 1 / 730
-    #: device replaced, with the app restored from a backup onto the new one
-    device_replacement_per_day: float = 1 / 900
-    restore_share: float = 0.7
-    #: shared devices: rate at which another sharer logs in; logouts with no new login
-    user_switch_per_day: float = 0.1
-    logout_per_day: float = 1 / 365
+    session_rate_per_day: Rate = Field(0.7, description="median session rate while active")
+    session_rate_log_sigma: Rate = Field(1.0, description="log-normal spread of session rates")
+    active_mean_days: Days = Field(
+        15.3,
+        description="mean active period before going dormant; gives day-30 retention ≈ 7 % "
+        "(DESIGN §3)",
+    )
+    dormant_session_rate_per_day: Rate = Field(1 / 90, description="sessions once dormant")
+    uninstall_by_day1_share: Share = Field(
+        0.25, description="uninstalled on day 0–1: half of the 30-day half (DESIGN §3)"
+    )
+    uninstall_by_day30_share: Share = Field(
+        0.50, description="uninstalled within 30 days: about half (DESIGN §3)"
+    )
+    uninstall_later_per_day: Rate = Field(0.002, description="hazard after day 30 (modelling)")
+    last_open_before_uninstall_days: Days = Field(
+        5.8, description="mean days from last open to uninstall: 5.8 (DESIGN §3)"
+    )
+    reinstall_share: Share = Field(
+        0.37, description="uninstallers who reinstall: 34–40 % (DESIGN §3)"
+    )
+    reinstall_delay_mean_days: Days = Field(20.0, description="uninstall → reinstall (modelling)")
+    first_launch_delay_mean_days: Days = Field(0.05, description="install → first launch")
+    reinstall_launch_delay_mean_days: Days = Field(1.0, description="reinstall → first launch")
+    reinstall_never_launched_share: Share = Field(0.1, description="reinstalls never opened")
+    app_update_per_day: Rate = Field(1 / 30, description="app updates (modelling choice)")
+    app_update_rotation_share: Share = Field(0.05, description="updates that rotate the token")
+    os_reinstall_per_day: Rate = Field(1 / 3650, description="OS reinstalls (token changes)")
+    provider_rotation_per_day: Rate = Field(1 / 730, description="provider-side rotations")
+    device_replacement_per_day: Rate = Field(1 / 900, description="device replaced")
+    restore_share: Share = Field(0.7, description="replacements restored from a backup")
+    user_switch_per_day: Rate = Field(0.1, description="shared devices: another sharer logs in")
+    logout_per_day: Rate = Field(1 / 365, description="logouts with no new login")
 
-    def __post_init__(self) -> None:
-        _check_share(
-            self,
-            "uninstall_by_day1_share",
-            "uninstall_by_day30_share",
-            "reinstall_share",
-            "reinstall_never_launched_share",
-            "app_update_rotation_share",
-            "restore_share",
-        )
+    @model_validator(mode="after")
+    def _uninstall_shares(self) -> BehaviourParams:
         if self.uninstall_by_day1_share > self.uninstall_by_day30_share:
             raise ValueError("uninstall_by_day1_share cannot exceed uninstall_by_day30_share")
-        _check_non_negative(
-            self,
-            "session_rate_per_day",
-            "session_rate_sigma",
-            "active_days_mean",
-            "dormant_session_rate_per_day",
-            "uninstall_later_per_day",
-            "last_open_before_uninstall_days",
-            "reinstall_delay_days_mean",
-            "first_launch_delay_days_mean",
-            "reinstall_launch_delay_days_mean",
-            "app_update_per_day",
-            "os_reinstall_per_day",
-            "provider_rotation_per_day",
-            "device_replacement_per_day",
-            "user_switch_per_day",
-            "logout_per_day",
+        return self
+
+
+class ProviderParams(_Params):
+    """Provider behaviour (DESIGN §2)."""
+
+    apns_lag_days: Window = Field(
+        (9.0, 11.0), description="uninstall → first APNs 410: 9–11 days observed (DESIGN §2)"
+    )
+    fcm_lag_days: Window = Field(
+        (1.0, 2.0), description="uninstall → first FCM 404: 1–2 days observed (DESIGN §2)"
+    )
+    fcm_inactivity_days: Days = Field(
+        270.0, description="FCM expires tokens after 270 days without connection (DESIGN §2)"
+    )
+    web_inactivity_days: Days = Field(
+        60.0, description="web tokens expire after 60 days without a session (DESIGN §2)"
+    )
+    transient_error_share: Share = Field(
+        0.005, description="sends answered 429/5xx (modelling choice)"
+    )
+    credentials_valid: bool = Field(True, description="false: every send gets a credential error")
+
+    @field_validator("apns_lag_days", "fcm_lag_days")
+    @classmethod
+    def _ordered_window(cls, value: tuple[float, float]) -> tuple[float, float]:
+        return _ordered(value)
+
+
+class CampaignParams(_Params):
+    """Campaigns sent through the providers, and the SDK's flush delay."""
+
+    every_days: Days = Field(7.0, description="days between campaigns (0: none)")
+    first_campaign_day: Days = Field(0.5, description="day of the first campaign")
+    kind: Literal["foreground", "background"] = Field(
+        "foreground", description="R9 default audience, or any token (nothing shown)"
+    )
+    sdk_flush_delay_days: Days = Field(
+        10 / 86_400, description="SDK batches reach the registry after this delay (10 s)"
+    )
+    probe_at_hour: float = Field(
+        2.0, ge=0.0, lt=24.0, description="hour of the nightly uninstall-tracking probe"
+    )
+
+
+class PolicyParams(_Params):
+    """The registry policy and the app's uninstall tracking; defaults follow the source."""
+
+    refresh_on_session_start: bool = Field(True, description="re-register at every session (R1)")
+    detach_on_logout: bool = Field(False, description="logout removes the token (R3 switch)")
+    prune_after_days: Days | None = Field(
+        None, gt=0.0, description="remove tokens with no session for this long (none: never)"
+    )
+    honour_apns_timestamp: bool = Field(True, description="ignore 410s older than registration")
+    uninstall_tracking: bool = Field(False, description="nightly background probes (R7)")
+
+    def registry_policy(self) -> RegistryPolicy:
+        """The registry's policy object."""
+        return RegistryPolicy(
+            refresh_on_session_start=self.refresh_on_session_start,
+            detach_on_logout=self.detach_on_logout,
+            prune_after_days=self.prune_after_days,
+            honour_apns_timestamp=self.honour_apns_timestamp,
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderParams:
-    """Provider behaviour (DESIGN §2)."""
-
-    #: observed uninstall-detection lag: iOS 9–11 days, Android 1–2 days (DESIGN §2)
-    apns_lag_days: tuple[float, float] = (9.0, 11.0)
-    fcm_lag_days: tuple[float, float] = (1.0, 2.0)
-    #: FCM expires tokens after 270 days without connection; web after 60 days (DESIGN §2)
-    fcm_inactivity_days: float = 270.0
-    web_inactivity_days: float = 60.0
-    #: share of sends answered with a transient error (modelling choice)
-    transient_error_share: float = 0.005
-    credentials_valid: bool = True
-
-    def __post_init__(self) -> None:
-        _check_share(self, "transient_error_share")
-        for name in ("apns_lag_days", "fcm_lag_days"):
-            low, high = getattr(self, name)
-            if not 0 <= low <= high:
-                raise ValueError(f"ProviderParams.{name} must be (low, high) with 0 <= low <= high")
-        _check_non_negative(self, "fcm_inactivity_days", "web_inactivity_days")
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignParams:
-    """Campaigns sent through the providers, and the SDK's flush delay."""
-
-    #: days between campaigns (0: no campaigns); first one at ``first_day``
-    every_days: float = 7.0
-    first_day: float = 0.5
-    #: "foreground" (R9 default audience) or "background" (any token, nothing shown)
-    kind: str = "foreground"
-    #: the SDK flushes queued calls to the registry after this delay (days; 10 s by default)
-    sdk_flush_delay_days: float = 10 / 86_400
-    #: uninstall-tracking probe time of day (fraction of a day)
-    probe_time_of_day: float = 2 / 24
-
-    def __post_init__(self) -> None:
-        _check_non_negative(self, "every_days", "first_day", "sdk_flush_delay_days")
-        if self.kind not in ("foreground", "background"):
-            raise ValueError(
-                f"CampaignParams.kind must be 'foreground' or 'background', got {self.kind!r}"
-            )
-        if not 0 <= self.probe_time_of_day < 1:
-            raise ValueError("CampaignParams.probe_time_of_day must be in [0, 1)")
-
-
-@dataclass(frozen=True, slots=True)
-class WorldParams:
+class WorldParams(_Params):
     """Everything that defines a world and the registry policy it is measured under."""
 
-    population: PopulationParams = field(default_factory=PopulationParams)
-    permission: PermissionParams = field(default_factory=PermissionParams)
-    behaviour: BehaviourParams = field(default_factory=BehaviourParams)
-    providers: ProviderParams = field(default_factory=ProviderParams)
-    campaigns: CampaignParams = field(default_factory=CampaignParams)
-    policy: RegistryPolicy = field(default_factory=RegistryPolicy)
-    #: uninstall tracking (nightly background probes) for the app (R7; off by default)
-    uninstall_tracking: bool = False
-    #: metric sampling interval in days
-    sample_every_days: float = 1.0
+    population: PopulationParams = Field(default_factory=PopulationParams)
+    permission: PermissionParams = Field(default_factory=PermissionParams)
+    behaviour: BehaviourParams = Field(default_factory=BehaviourParams)
+    providers: ProviderParams = Field(default_factory=ProviderParams)
+    campaigns: CampaignParams = Field(default_factory=CampaignParams)
+    policy: PolicyParams = Field(default_factory=PolicyParams)
 
-    def __post_init__(self) -> None:
-        if not self.sample_every_days > 0:
-            raise ValueError("WorldParams.sample_every_days must be > 0")
-
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         """Nested plain-dict view, for attaching to results."""
+        return self.model_dump(mode="json")
 
-        def plain(value: object) -> object:
-            if hasattr(value, "__dataclass_fields__"):
-                return {f.name: plain(getattr(value, f.name)) for f in fields(value)}  # type: ignore[arg-type]
-            if isinstance(value, tuple):
-                return list(value)
-            return value
+    def changed(self, **sections: dict[str, Any]) -> WorldParams:
+        """A validated copy with some fields of some sections replaced.
 
-        result = plain(self)
-        assert isinstance(result, dict)
-        return result
+        >>> WorldParams().changed(population={"devices": 500}).population.devices
+        500
+        """
+        data = self.model_dump()
+        for section, values in sections.items():
+            if section not in data:
+                raise ValueError(f"unknown section {section!r}; known: {', '.join(data)}")
+            data[section].update(values)
+        return WorldParams.model_validate(data)

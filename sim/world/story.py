@@ -25,13 +25,19 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sim.providers import ProviderError, TokenDeath
 from sim.registry import RegistryError, RegistryPolicy, SubscriptionState, engagement_view
 from sim.world.actions import Answer, WorldError
 from sim.world.device import Device, DeviceKind
-from sim.world.params import CampaignParams, PermissionParams, ProviderParams, WorldParams
+from sim.world.params import (
+    CampaignParams,
+    PermissionParams,
+    PolicyParams,
+    ProviderParams,
+    WorldParams,
+)
 from sim.world.signals import Outcome, SendRecord, TruthEvent
 from sim.world.world import APP, World
 
@@ -105,7 +111,7 @@ class WorldOptions:
     #: the app has uninstall tracking: ``probe`` steps send to tokens quiet for 24 h (R7)
     uninstall_tracking: bool = False
     #: iOS prompt strategy: ``prompt`` (launch ``answer`` decides) or ``provisional`` (quiet)
-    ios_strategy: str = "prompt"
+    ios_strategy: Literal["prompt", "provisional"] = "prompt"
     #: days between an uninstall and the provider's first permanent error (DESIGN §2)
     apns_lag_days: float = 9.0
     fcm_lag_days: float = 1.0
@@ -336,8 +342,15 @@ class Story:
     def world_params(self) -> WorldParams:
         """The parameters of the story's world: no automatic campaigns, lags at one value."""
         w = self.world
+        p = self.policy
         return WorldParams(
-            policy=self.policy,
+            policy=PolicyParams(
+                refresh_on_session_start=p.refresh_on_session_start,
+                detach_on_logout=p.detach_on_logout,
+                prune_after_days=p.prune_after_days,
+                honour_apns_timestamp=p.honour_apns_timestamp,
+                uninstall_tracking=w.uninstall_tracking,
+            ),
             campaigns=CampaignParams(every_days=0.0),
             permission=PermissionParams(ios_strategy=w.ios_strategy),
             providers=ProviderParams(
@@ -345,7 +358,6 @@ class Story:
                 fcm_lag_days=(w.fcm_lag_days, w.fcm_lag_days),
                 transient_error_share=0.0,
             ),
-            uninstall_tracking=w.uninstall_tracking,
         )
 
     @property

@@ -58,9 +58,9 @@ class World:
         self.seed = seed
         self.streams = Streams(seed)
         self.env = simpy.Environment()
-        self.registry = Registry(self.params.policy)
+        self.registry = Registry(self.params.policy.registry_policy())
         self.registry.add_app(
-            APP, list(Platform), uninstall_tracking=self.params.uninstall_tracking
+            APP, list(Platform), uninstall_tracking=self.params.policy.uninstall_tracking
         )
         self.providers: dict[Provider, PushService] = {
             provider: service_for(provider, config)
@@ -145,14 +145,16 @@ class World:
                 campaign_schedule(
                     self.env,
                     self.sender,
-                    first_day=c.first_day,
+                    first_day=c.first_campaign_day,
                     every_days=c.every_days,
                     foreground=c.kind == "foreground",
                 )
             )
-        if self.params.uninstall_tracking:
+        if self.params.policy.uninstall_tracking:
             self.env.process(
-                nightly(self.env, c.probe_time_of_day, lambda day: self.sender.probe(f"probe{day}"))
+                nightly(
+                    self.env, c.probe_at_hour / 24, lambda day: self.sender.probe(f"probe{day}")
+                )
             )
         if self.params.policy.prune_after_days is not None:
             self.env.process(

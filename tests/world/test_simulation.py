@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,6 @@ from scipy import stats
 
 from sim.metrics.truth import TokenTruth, classify_token
 from sim.platforms import PROVIDER_OF
-from sim.registry import RegistryPolicy
 from sim.simulation import Simulation, simulate
 from sim.world import (
     BehaviourParams,
@@ -46,7 +44,7 @@ def test_different_seed_gives_different_results():
 
 def test_policy_change_keeps_the_world_draws():
     """Common random numbers: a registry policy does not change what people do."""
-    params = replace(SMALL, uninstall_tracking=True)
+    params = SMALL.changed(policy={"uninstall_tracking": True})
     a = Simulation(SMALL, seed=3)
     b = Simulation(params, seed=3)
     truths: list[list[tuple[float, str, str]]] = [[], []]
@@ -82,7 +80,7 @@ def test_every_held_token_was_issued_and_audience_bounds_hold():
 
 
 def test_send_outcomes_add_up_and_pending_matches_the_sender():
-    params = replace(SMALL, providers=ProviderParams(transient_error_share=0.2))
+    params = SMALL.changed(providers={"transient_error_share": 0.2})
     simulation = Simulation(params, seed=5)
     simulation.run(40.5)  # stops inside the retry window of the campaign at 35.5
     sends = simulation.result().sends
@@ -142,12 +140,12 @@ def test_dead_tokens_match_the_closed_form(mu: float):
         ),
         behaviour=BehaviourParams(
             session_rate_per_day=0.05,
-            session_rate_sigma=0.0,
+            session_rate_log_sigma=0.0,
             uninstall_by_day1_share=1 - math.exp(-mu),
             uninstall_by_day30_share=1 - math.exp(-30 * mu),
             uninstall_later_per_day=mu,
             reinstall_share=0.0,
-            first_launch_delay_days_mean=0.0,
+            first_launch_delay_mean_days=0.0,
             app_update_per_day=0.0,
             os_reinstall_per_day=0.0,
             provider_rotation_per_day=0.0,
@@ -159,14 +157,12 @@ def test_dead_tokens_match_the_closed_form(mu: float):
         providers=ProviderParams(
             fcm_lag_days=(0.0, 0.0), transient_error_share=0.0, fcm_inactivity_days=1e9
         ),
-        campaigns=CampaignParams(every_days=period, first_day=0.25),
-        sample_every_days=0.5,
-        policy=RegistryPolicy(),
+        campaigns=CampaignParams(every_days=period, first_campaign_day=0.25),
     )
     warm_up, days = 28.25, 168.0
     means = []
     for seed in range(8):
-        ts = simulate(params, days=days, seed=seed).timeseries
+        ts = simulate(params, days=days, seed=seed, sample_every_days=0.5).timeseries
         window = ts[(ts["platform"] == "all") & (ts["time"] > warm_up) & (ts["time"] <= days)]
         # expected dead count at each sample: mu * installed * (time since the last campaign)
         since = (window["time"] - 0.25) % period
