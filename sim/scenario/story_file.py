@@ -60,17 +60,15 @@ what is allowed there.
 
 from __future__ import annotations
 
-import tomllib
-import types
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
-from pydantic_core import ErrorDetails
 
 from sim.providers import TokenDeath
 from sim.registry import RegistryPolicy
 from sim.scenario.errors import ScenarioError
+from sim.scenario.validation import parse_toml, problems, read_text
 from sim.world.actions import Answer
 from sim.world.device import DeviceKind
 from sim.world.story import (
@@ -174,55 +172,6 @@ class StoryFile(_Table):
     expect: list[ExpectTable] = Field(min_length=1)
 
 
-# -- errors ----------------------------------------------------------------------------------------
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The model a field holds, through ``list[...]``, ``X | None`` and ``Annotated``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if get_origin(annotation) in (list, Union, types.UnionType, Annotated):
-        for arg in get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None
-
-
-def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys the table at ``loc`` allows."""
-    model: type[BaseModel] | None = StoryFile
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            continue
-        info = model.model_fields.get(part)
-        model = _model_in(info.annotation) if info is not None else None
-    return list(model.model_fields) if model is not None else []
-
-
-def _message(error: ErrorDetails) -> str:
-    kind, loc, given = error["type"], error["loc"], error.get("input")
-    if kind == "extra_forbidden":
-        return f"unknown key; allowed keys: {', '.join(_keys_at(loc[:-1]))}"
-    if kind == "missing":
-        return "required key is missing"
-    message = error["msg"].removeprefix("Value error, ")
-    if not isinstance(given, dict | list):
-        message += f" (got {given!r})"
-    return message
-
-
-def _problems(error: ValidationError) -> list[tuple[str, str]]:
-    return [(_path(e["loc"]), _message(e)) for e in error.errors()]
-
-
 # -- loading -----------------------------------------------------------------------------------
 
 
@@ -293,14 +242,11 @@ def _build(data: StoryFile) -> Story:
 
 def parse_story(text: str, source: str = "<story>") -> Story:
     """Parse and validate the TOML ``text`` of a story; ``source`` names it in errors."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(source, [("", f"invalid TOML: {error}")]) from None
+    raw = parse_toml(text, source)
     try:
         data = StoryFile.model_validate(raw)
     except ValidationError as error:
-        raise ScenarioError(source, _problems(error)) from None
+        raise ScenarioError(source, problems(StoryFile, error)) from None
     try:
         return _build(data)
     except (StoryError, ValueError) as error:
@@ -311,12 +257,7 @@ def parse_story(text: str, source: str = "<story>") -> Story:
 
 def load_story(path: str | Path) -> Story:
     """Read, parse and validate the story file at ``path``."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(str(file), [("", f"cannot read the file: {error}")]) from None
-    return parse_story(text, str(file))
+    return parse_story(read_text(path), str(path))
 
 
 def story_files(directory: str | Path = STORIES_DIR) -> list[Path]:

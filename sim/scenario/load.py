@@ -1,0 +1,90 @@
+"""Loading scenario files: TOML, then `--set key.path=value` overrides, then validation."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from sim.scenario.errors import ScenarioError
+from sim.scenario.schema import Scenario
+from sim.scenario.validation import allowed_keys, parse_toml, problems, read_text
+
+SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value as TOML (``2000``, ``0.5``, ``true``, ``[1, 2]``), else a plain string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(raw: dict[str, Any], assignment: str, source: str) -> None:
+    """Apply ``key.path=value`` to the raw document ``raw`` (before validation)."""
+    path_text, sep, value_text = assignment.partition("=")
+    keys = [k.strip() for k in path_text.split(".")]
+    if not sep or not all(keys):
+        raise ScenarioError(source, [("--set", f"expected key.path=value, got {assignment!r}")])
+    table = raw
+    for depth, key in enumerate(keys[:-1]):
+        allowed = allowed_keys(Scenario, tuple(keys[:depth]))
+        if key not in allowed:
+            where = ".".join(keys[: depth + 1])
+            raise ScenarioError(
+                source, [(f"--set {where}", f"unknown key; allowed keys: {', '.join(allowed)}")]
+            )
+        nested = table.setdefault(key, {})
+        if not isinstance(nested, dict):
+            raise ScenarioError(source, [(f"--set {path_text}", f"{key} is not a table")])
+        table = nested
+    table[keys[-1]] = parse_value(value_text.strip())
+
+
+def scenario_from_dict(raw: dict[str, Any], source: str, overrides: Sequence[str] = ()) -> Scenario:
+    """Validate a raw document (after applying ``overrides``)."""
+    for assignment in overrides:
+        apply_override(raw, assignment, source)
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as error:
+        raise ScenarioError(source, problems(Scenario, error)) from None
+
+
+def parse_scenario(
+    text: str, source: str = "<scenario>", overrides: Sequence[str] = ()
+) -> Scenario:
+    """Parse and validate scenario TOML ``text``; ``source`` names it in errors."""
+    return scenario_from_dict(parse_toml(text, source), source, overrides)
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read, parse and validate the scenario file at ``path``."""
+    return parse_scenario(read_text(path), str(path), overrides)
+
+
+def is_story(path: str | Path) -> bool:
+    """True when the TOML file at ``path`` is a story (has a ``[story]`` table)."""
+    raw = parse_toml(read_text(path), str(path))
+    return "story" in raw
+
+
+def to_toml(scenario: Scenario) -> str:
+    """The resolved scenario as TOML (every key, defaults included; None values omitted)."""
+
+    def drop_none(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: drop_none(v) for k, v in value.items() if v is not None}
+        return value
+
+    return tomli_w.dumps(drop_none(scenario.resolved()))
+
+
+def scenario_files(directory: str | Path = SCENARIOS_DIR) -> list[Path]:
+    """The scenario files (``*.toml``, stories excluded) of ``directory``, sorted by name."""
+    return sorted(Path(directory).glob("*.toml"))
