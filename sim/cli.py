@@ -1,67 +1,188 @@
-"""The ``pushsim`` command line.
+"""The ``pushsim`` command line: run scenarios, validate files, run stories, export the schema.
 
-Scenario files are not built yet: ``pushsim run`` runs the built-in default world (DESIGN §3
-defaults) through the Python API, prints a summary and writes the result tables.
+Exit codes: 0 success; 1 a story expectation failed; 2 bad input (the message names the file, the
+key path and what is allowed); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sim import __version__
-from sim.simulation import simulate
-from sim.world import PopulationParams, WorldParams
+from sim.scenario import (
+    ScenarioError,
+    is_story,
+    json_schema,
+    load_scenario,
+    load_story,
+)
+
+EXAMPLES = {
+    "run": "example:\n  pushsim run scenarios/baseline.toml --out results/baseline --seed 2 "
+    "--set population.devices=2000 --set policy.uninstall_tracking=true",
+    "validate": "example:\n  pushsim validate scenarios/*.toml scenarios/stories/*.toml",
+    "story": "example:\n  pushsim story scenarios/stories/charlie_and_kim.toml",
+    "schema": "example:\n  pushsim schema > pushsim-scenario.schema.json",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pushsim``."""
     parser = argparse.ArgumentParser(
         prog="pushsim",
-        description="Discrete-event simulator of push-notification registration.",
+        description="Discrete-event simulator of push-notification registration: what the "
+        "registry believes against what is true.",
+        epilog="example:\n  pushsim run scenarios/baseline.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pushsim {__version__}")
-    commands = parser.add_subparsers(dest="command")
-    run = commands.add_parser(
-        "run",
-        help="run the built-in default world and write its results",
-        description="Run the built-in default world (scenario files are not built yet).",
-        epilog="example: pushsim run --devices 2000 --days 60 --seed 3 --out results/small",
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = command("run", "run a scenario file and write its results, plots and report")
+    run.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    run.add_argument("--out", type=Path, help="results folder (default results/<scenario name>)")
+    run.add_argument("--seed", type=int, help="random seed (default: measurement.seed)")
+    run.add_argument("--days", type=float, help="days to simulate (default: measurement.days)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario key (TOML value), repeatable",
     )
-    run.add_argument("--devices", type=int, default=10_000, help="population size (default 10000)")
-    run.add_argument("--days", type=float, default=90.0, help="days to simulate (default 90)")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument("--out", type=Path, default=Path("results/default"), help="results folder")
+    run.add_argument("--events", action="store_true", help="also write the full event log")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+
+    validate = command("validate", "check scenario and story files without running them")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    story = command("story", "run story files and check their expectations")
+    story.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    command("schema", "print the JSON Schema of scenario files (for editors)")
     return parser
 
 
+def _fail(message: str) -> int:
+    print(f"pushsim: {message}", file=sys.stderr)
+    return 2
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def _run(args: argparse.Namespace) -> int:
-    if args.devices < 0 or args.days <= 0 or args.seed < 0:
-        print("pushsim run: --devices and --seed must be >= 0 and --days > 0", file=sys.stderr)
-        return 2
-    params = WorldParams(population=PopulationParams(devices=args.devices))
-    print(
-        f"pushsim {__version__}: no scenario files yet; running the built-in default world "
-        f"({args.devices} devices, {args.days:g} days, seed {args.seed})"
-    )
-    result = simulate(params, days=args.days, seed=args.seed)
-    out = result.write(args.out)
-    summary = result.summary()
-    width = max(len(k) for k in summary)
-    for key, value in summary.items():
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        print(f"  {key:<{width}}  {shown}")
-    print(f"results (CSV tables and summary.json) written to {out}/; plots are not built yet")
+    from sim.output import write_run
+    from sim.runner import run_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    if args.seed is not None and args.seed < 0:
+        return _fail(f"--seed must be >= 0, got {args.seed}")
+    if args.days is not None and not args.days > 0:
+        return _fail(f"--days must be > 0, got {args.days}")
+    days = args.days if args.days is not None else scenario.measurement.days
+    out = args.out if args.out is not None else Path("results") / scenario.scenario.name
+    show = not args.quiet and sys.stderr.isatty()
+    progress_bar: Any = None
+    if show:
+        from tqdm import tqdm
+
+        progress_bar = tqdm(total=days, unit="day", desc=scenario.scenario.name, leave=False)
+
+    def progress(day: float) -> None:
+        progress_bar.n = day
+        progress_bar.refresh()
+
+    try:
+        result = run_scenario(
+            scenario,
+            seed=args.seed,
+            days=args.days,
+            event_log=args.events,
+            progress=progress if show else None,
+        )
+    finally:
+        if progress_bar is not None:
+            progress_bar.close()
+    write_run(result, scenario, out)
+    if not args.quiet:
+        summary = result.summary()
+        width = max(len(k) for k in summary)
+        print(f"pushsim {__version__} — {scenario.scenario.name} (hash {scenario.digest()})")
+        for key, value in summary.items():
+            print(f"  {key:<{width}}  {_format(value)}")
+    print(f"results: {out}/  (report: {out / 'report.md'}, plots: {out}/*.png)")
     return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failures = 0
+    for path in args.files:
+        try:
+            if is_story(path):
+                story = load_story(path)
+                print(f"ok  {path}  (story: {story.name})")
+            else:
+                scenario = load_scenario(path)
+                print(f"ok  {path}  (scenario: {scenario.scenario.name}, hash {scenario.digest()})")
+        except ScenarioError as error:
+            failures += 1
+            print(str(error), file=sys.stderr)
+    return 2 if failures else 0
+
+
+def _story(args: argparse.Namespace) -> int:
+    from sim.world.story import run_story
+
+    stories = [load_story(path) for path in args.files]
+    failed = 0
+    for path, story in zip(args.files, stories, strict=True):
+        report = run_story(story)
+        if report.passed:
+            print(f"pass  {path}  ({story.name}: {len(report.results)} expectations)")
+        else:
+            failed += 1
+            print(f"FAIL  {path}\n{report.diff()}")
+    return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "run":
-        return _run(args)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "story":
+            return _story(args)
+        if args.command == "schema":
+            print(json.dumps(json_schema(), indent=2, sort_keys=True))
+            return 0
+    except ScenarioError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pushsim: interrupted; no results written", file=sys.stderr)
+        return 130
     parser.print_help(sys.stdout)
     return 0

@@ -34,6 +34,8 @@ class RunResult:
     latencies: pd.DataFrame
     open_latencies: dict[str, int]
     events: pd.DataFrame | None = None
+    #: samples and sends before this day are left out of the time-averaged figures of summary()
+    warm_up_days: float = 0.0
 
     def __post_init__(self) -> None:
         for frame in self.frames().values():
@@ -59,14 +61,16 @@ class RunResult:
         return rows.iloc[-1]
 
     def summary(self) -> dict[str, Any]:
-        """Headline figures of the run (end-of-run state and totals over all sends)."""
+        """Headline figures: the end-of-run state, and totals and means after the warm-up."""
         last = self.final()
-        campaigns = self.sends[self.sends["kind"] == "campaign"]
+        warm = self.warm_up_days
+        sends = self.sends[self.sends["time"] >= warm]
+        campaigns = sends[sends["kind"] == "campaign"]
         totals = {
             column: int(campaigns[column].sum())
             for column in ("targeted", "sent", "bounced", "displayed", "misdirected", "dropped")
         }
-        lat = self.latencies
+        lat = self.latencies[self.latencies["end"] >= warm]
         medians = {
             f"median_{kind}_days": float(lat[lat["kind"] == kind]["latency_days"].median())
             for kind in sorted(set(lat["kind"]))
@@ -85,8 +89,11 @@ class RunResult:
             "stale_rate": float(last["stale_rate"]),
             "stale_dead": int(last["stale_dead"]),
             "stale_zombie": int(last["stale_zombie"]),
+            "warm_up_days": warm,
             "mean_stale_rate": float(
-                self.timeseries[self.timeseries["platform"] == ALL]["stale_rate"].mean()
+                self.timeseries[
+                    (self.timeseries["platform"] == ALL) & (self.timeseries["time"] >= warm)
+                ]["stale_rate"].mean()
             ),
             **{f"campaign_{k}": v for k, v in totals.items()},
             **medians,
