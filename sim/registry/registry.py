@@ -126,8 +126,15 @@ class Registry:
         (Android 12 and below): granting it does not set the profile to ``opted_in``.
         Returns the record now held for the slot, if any.
         """
-        self._tick(now)
         plat = self._check_platform(app, platform)
+        elsewhere = self._tokens.get(token) if token is not None else None
+        if elsewhere is not None and (elsewhere.app != app or elsewhere.platform is not plat):
+            # refused before anything changes: a token string belongs to one app and platform
+            raise RegistryError(
+                f"token {token!r} is registered for app {elsewhere.app!r} "
+                f"({elsewhere.platform.value}); it cannot be reported for {app!r}"
+            )
+        self._tick(now)
         slot = (device, app)
         owner = self._session_owner(slot, now)
         existing_token = self._by_slot.get(slot)
@@ -155,15 +162,12 @@ class Registry:
                     if granted and not implicit_permission:
                         self._opt_in(record.profile, now)
         else:
+            # a new token on a slot that already showed notifications is a rotation, not a grant:
+            # it must not override the user's subscription state
+            was_granted = existing is not None and existing.foreground and not existing.provisional
             if existing is not None:
                 self._remove(existing, now, Cause.REPLACED)
-            elsewhere = self._tokens.get(token)
             if elsewhere is not None:
-                if elsewhere.app != app or elsewhere.platform is not plat:
-                    raise RegistryError(
-                        f"token {token!r} is registered for app {elsewhere.app!r} "
-                        f"({elsewhere.platform.value}); it cannot be reported for {app!r}"
-                    )
                 self._remove(elsewhere, now, Cause.REASSIGNED)
             record = TokenRecord(
                 token=token,
@@ -179,7 +183,7 @@ class Registry:
                 last_session_at=now,
             )
             self._add(record, now, Cause.REGISTERED)
-            if shown and not provisional and not implicit_permission:
+            if shown and not provisional and not implicit_permission and not was_granted:
                 self._opt_in(owner, now)
 
         record.last_session_at = now
@@ -191,10 +195,10 @@ class Registry:
 
     def change_user(self, now: float, *, device: str, app: str, user: str) -> None:
         """The SDK's ``changeUser`` on a device's app: the token moves to ``user`` (R2)."""
-        self._tick(now)
         self._app(app)
         if not user or user.startswith("anon:"):
             raise RegistryError(f"user id must be a non-empty external id, got {user!r}")
+        self._tick(now)
         slot = (device, app)
         profile = self._profiles.get(user)
         if profile is None:
@@ -209,8 +213,8 @@ class Registry:
 
     def log_out(self, now: float, *, device: str, app: str) -> None:
         """A logout with no new login (R3): moves nothing unless the detach policy is on."""
-        self._tick(now)
         self._app(app)
+        self._tick(now)
         if not self.policy.detach_on_logout:
             return
         slot = (device, app)
@@ -223,7 +227,6 @@ class Registry:
 
     def set_subscription(self, now: float, profile_id: str, state: SubscriptionState | str) -> None:
         """An explicit subscription change (SDK or REST): the value last set wins."""
-        self._tick(now)
         try:
             new = SubscriptionState(state)
         except ValueError:
@@ -232,9 +235,10 @@ class Registry:
                 f"unknown subscription state {state!r}; allowed: {allowed}"
             ) from None
         profile = self._profiles.get(profile_id)
+        if profile is None and profile_id.startswith("anon:"):
+            raise UnknownProfileError(f"unknown anonymous profile {profile_id!r}")
+        self._tick(now)
         if profile is None:
-            if profile_id.startswith("anon:"):
-                raise UnknownProfileError(f"unknown anonymous profile {profile_id!r}")
             profile = self._profiles[profile_id] = Profile(profile_id)
         self._set_state(profile, new, now)
 
@@ -242,15 +246,15 @@ class Registry:
 
     def handle_response(self, now: float, token: str, result: SendResult) -> ResponseOutcome:
         """Act on a provider's answer to a send to ``token`` (R5, R6, R7)."""
-        self._tick(now)
         action = classify(result)
         record = self._tokens.get(token)
-        if record is None:
-            return ResponseOutcome(action, held=False)
-        if PROVIDER_OF[record.platform] is not result.provider:
+        if record is not None and PROVIDER_OF[record.platform] is not result.provider:
             raise RegistryError(
                 f"answer from {result.provider.value} for {record.platform.value} token {token!r}"
             )
+        self._tick(now)
+        if record is None:
+            return ResponseOutcome(action, held=False)
         record.last_push_at = now
         quiet = self._quiet.get(record.app)
         if quiet is not None:
@@ -297,8 +301,9 @@ class Registry:
 
     def probe_targets(self, now: float, app: str) -> list[str]:
         """Tokens uninstall tracking would probe now: no session and no push for 24 h (R7)."""
+        tracked = self._app(app).uninstall_tracking
         self._tick(now)
-        if not self._app(app).uninstall_tracking:
+        if not tracked:
             return []
         return list(self._quiet[app].quiet_since(now - PROBE_QUIET_DAYS))
 
