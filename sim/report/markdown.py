@@ -1,0 +1,396 @@
+"""The markdown report of one run: what it says in a paragraph, a headline table, the plots.
+
+Every number is computed from the :class:`RunResult`; floats are formatted with fixed precision so
+that the same result always renders to the same text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.metrics.latency import ROTATION, SWITCH, UNINSTALL
+from sim.metrics.results import RunResult
+from sim.metrics.timeseries import ALL
+from sim.report.plots import PLATFORM_LABELS, PLATFORMS, campaign_outcomes, days_phrase
+
+_NA = "–"
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def fmt_int(value: int) -> str:
+    """An integer with thousands separators: ``9,437``."""
+    return f"{value:,}"
+
+
+def fmt_pct(part: float, whole: float) -> str:
+    """``part / whole`` as a percentage with one decimal (``82.8%``); a dash if ``whole`` is 0."""
+    return f"{100.0 * part / whole:.1f}%" if whole else _NA
+
+
+def fmt_rate(rate: float) -> str:
+    """A rate in [0, 1] as a percentage with one decimal."""
+    return f"{100.0 * rate:.1f}%"
+
+
+def fmt_ratio(ratio: float | None) -> str:
+    """An overstatement ratio, ``1.17×``, or a dash when undefined."""
+    return f"{ratio:.2f}×" if ratio is not None else _NA
+
+
+def fmt_duration(days: float | None) -> str:
+    """A latency in the unit that reads best: ``13.8 days``, ``5.2 h``, ``3.0 min`` or ``10 s``."""
+    if days is None or math.isnan(days):
+        return _NA
+    if days >= 1.0:
+        return f"{days:.1f} days"
+    if days >= 1.0 / 24:
+        return f"{days * 24:.1f} h"
+    if days >= 1.0 / 1440:
+        return f"{days * 1440:.1f} min"
+    return f"{days * 86_400:.0f} s"
+
+
+# -- figures computed from the result ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _End:
+    """End-of-run state for one platform (or all)."""
+
+    believed: int
+    truly: int
+    unknown: int
+    foreground: int
+    dead: int
+    zombie: int
+    mean_stale_rate: float
+
+    @property
+    def overstatement(self) -> float | None:
+        return self.believed / self.truly if self.truly else None
+
+    @property
+    def stale(self) -> int:
+        return self.dead + self.zombie
+
+
+@dataclass(frozen=True)
+class _Sends:
+    """Campaign push outcomes for one platform (or all)."""
+
+    targeted: int
+    sent: int
+    displayed: int
+    misdirected: int
+    bounced: int
+    dropped: int
+
+    @property
+    def wasted(self) -> int:
+        return self.bounced + self.dropped
+
+
+def _end(result: RunResult, platform: str) -> _End | None:
+    rows = result.timeseries[result.timeseries["platform"] == platform]
+    if rows.empty:
+        return None
+    last = rows.sort_values("time", kind="stable").iloc[-1]
+    return _End(
+        believed=int(last["believed_reachable"]),
+        truly=int(last["truly_reachable"]),
+        unknown=int(last["reachable_unknown"]),
+        foreground=int(last["foreground_tokens"]),
+        dead=int(last["stale_dead"]),
+        zombie=int(last["stale_zombie"]),
+        mean_stale_rate=float(rows["stale_rate"].mean()),
+    )
+
+
+def _sends(result: RunResult, platform: str) -> _Sends:
+    sends = result.sends[result.sends["kind"] == "campaign"]
+    if platform != ALL:
+        sends = sends[sends["platform"] == platform]
+
+    def total(column: str) -> int:
+        return int(sends[column].sum())
+
+    return _Sends(
+        targeted=total("targeted"),
+        sent=total("sent"),
+        displayed=total("displayed"),
+        misdirected=total("misdirected"),
+        bounced=total("bounced"),
+        dropped=total("dropped"),
+    )
+
+
+def _median(result: RunResult, kind: str, platform: str = ALL) -> float | None:
+    lat = result.latencies
+    rows = lat[lat["kind"] == kind]
+    if platform != ALL:
+        rows = rows[rows["platform"] == platform]
+    return float(rows["latency_days"].median()) if not rows.empty else None
+
+
+def _count(result: RunResult, kind: str) -> int:
+    return int((result.latencies["kind"] == kind).sum())
+
+
+def _devices(result: RunResult) -> int | None:
+    population = result.params.get("population")
+    if isinstance(population, dict) and isinstance(population.get("devices"), int):
+        return int(population["devices"])
+    return None
+
+
+# -- the text ---------------------------------------------------------------------------------
+
+
+def _what_it_says(result: RunResult) -> str:
+    day = f"{result.days:g}"
+    sentences: list[str] = []
+    end = _end(result, ALL)
+    if end is None:
+        sentences.append("This run recorded no samples, so there is no audience to compare.")
+    else:
+        if end.truly:
+            over = end.believed / end.truly - 1.0
+            sentences.append(
+                f"At day {day} the registry believes **{fmt_int(end.believed)}** profiles can be "
+                f"reached by a foreground push, but only **{fmt_int(end.truly)}** truly can: it "
+                f"overstates the reachable audience by **{100 * over:.1f}%** "
+                f"({fmt_ratio(end.overstatement)})."
+            )
+        else:
+            sentences.append(
+                f"At day {day} the registry believes **{fmt_int(end.believed)}** profiles can be "
+                "reached by a foreground push, and **none** truly can."
+            )
+        if end.unknown:
+            sentences.append(
+                f"Another {fmt_int(end.unknown)} people would see a push on their device but the "
+                "registry cannot reach them there."
+            )
+        if end.foreground:
+            sentences.append(
+                f"**{fmt_pct(end.stale, end.foreground)}** of its {fmt_int(end.foreground)} "
+                f"foreground tokens would show nothing: {fmt_pct(end.dead, end.foreground)} are "
+                f"dead (the provider would reject them) and {fmt_pct(end.zombie, end.foreground)} "
+                f"are zombies (accepted, never shown); the stale rate averaged "
+                f"{fmt_rate(end.mean_stale_rate)} over the run."
+            )
+        else:
+            sentences.append("At the end the registry holds no foreground token.")
+    sends = _sends(result, ALL)
+    campaigns = len(campaign_outcomes(result))
+    if sends.targeted:
+        sentences.append(
+            f"Of the {fmt_int(sends.targeted)} pushes targeted by {fmt_int(campaigns)} "
+            f"campaign{'s' if campaigns != 1 else ''}, "
+            f"**{fmt_pct(sends.displayed, sends.targeted)}** were displayed to the intended "
+            f"person, {fmt_pct(sends.misdirected, sends.targeted)} were shown to someone else, "
+            f"and **{fmt_pct(sends.wasted, sends.targeted)}** were wasted "
+            f"({fmt_pct(sends.bounced, sends.targeted)} bounced, "
+            f"{fmt_pct(sends.dropped, sends.targeted)} silently dropped)."
+        )
+    else:
+        sentences.append("No campaign push was sent in this run.")
+    open_uninstalls = result.open_latencies.get(UNINSTALL, 0)
+    medians = [
+        (PLATFORM_LABELS[p], _median(result, UNINSTALL, p))
+        for p in PLATFORMS[1:]
+        if _median(result, UNINSTALL, p) is not None
+    ]
+    if medians:
+        parts = [f"{fmt_duration(m)} on {name}" for name, m in medians]
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
+        sentences.append(
+            f"The registry learned of an uninstall after a median of {listed} "
+            f"({fmt_int(_count(result, UNINSTALL))} detected; {fmt_int(open_uninstalls)} still "
+            "undetected at the end)."
+        )
+    else:
+        tail = (
+            f" ({fmt_int(open_uninstalls)} uninstalls still undetected at the end)"
+            if open_uninstalls
+            else ""
+        )
+        sentences.append(f"No uninstall was detected in this run{tail}.")
+    return " ".join(sentences)
+
+
+def _table(result: RunResult) -> list[str]:
+    ends = {p: _end(result, p) for p in PLATFORMS}
+    sends = {p: _sends(result, p) for p in PLATFORMS}
+    day = f"{result.days:g}"
+
+    def fmt_end(label: str, render: Callable[[_End], str]) -> str:
+        cells = [_NA if (e := ends[p]) is None else render(e) for p in PLATFORMS]
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    def send_row(label: str, part: str | None) -> str:
+        cells = []
+        for p in PLATFORMS:
+            s = sends[p]
+            if part is None:
+                cells.append(fmt_int(s.targeted))
+            else:
+                n = int(getattr(s, part))
+                cells.append(f"{fmt_int(n)} ({fmt_pct(n, s.targeted)})")
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    def latency_row(label: str, kind: str) -> str:
+        cells = [fmt_duration(_median(result, kind, p)) for p in PLATFORMS]
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    lines = [
+        "| | " + " | ".join(PLATFORM_LABELS[p] for p in PLATFORMS) + " |",
+        "|---|" + "---:|" * len(PLATFORMS),
+        fmt_end(f"Believed reachable at day {day} (profiles)", lambda e: fmt_int(e.believed)),
+        fmt_end(f"Truly reachable at day {day} (profiles)", lambda e: fmt_int(e.truly)),
+        fmt_end("Overstatement (believed ÷ truly)", lambda e: fmt_ratio(e.overstatement)),
+        fmt_end("Reachable but unknown to the registry (people)", lambda e: fmt_int(e.unknown)),
+        fmt_end("Foreground tokens held", lambda e: fmt_int(e.foreground)),
+        fmt_end(
+            f"Stale at day {day} (would show nothing)",
+            lambda e: f"{fmt_int(e.stale)} ({fmt_pct(e.stale, e.foreground)})",
+        ),
+        fmt_end(
+            "Stale: dead (provider would reject)",
+            lambda e: f"{fmt_int(e.dead)} ({fmt_pct(e.dead, e.foreground)})",
+        ),
+        fmt_end(
+            "Stale: zombie (accepted, not shown)",
+            lambda e: f"{fmt_int(e.zombie)} ({fmt_pct(e.zombie, e.foreground)})",
+        ),
+        fmt_end("Mean stale rate over the run", lambda e: fmt_rate(e.mean_stale_rate)),
+        send_row("Campaign pushes targeted", None),
+    ]
+    if sends[ALL].targeted:
+        lines += [
+            send_row("Displayed to the intended person", "displayed"),
+            send_row("Misdirected (shown to someone else)", "misdirected"),
+            send_row("Bounced", "bounced"),
+            send_row("Silently dropped", "dropped"),
+            send_row("Wasted (bounced + dropped)", "wasted"),
+        ]
+    lines += [
+        latency_row("Median uninstall → detection", UNINSTALL),
+        latency_row("Median token rotation → re-registration", ROTATION),
+        latency_row("Median user switch → token move", SWITCH),
+    ]
+    return lines
+
+
+def _table_notes(result: RunResult) -> str:
+    sends = _sends(result, ALL)
+    opened = result.open_latencies
+    return (
+        f"Campaign sends including retries: {fmt_int(sends.sent)}. Not caught up at the end "
+        f"(censored, not in the medians): {fmt_int(opened.get(UNINSTALL, 0))} uninstalls, "
+        f"{fmt_int(opened.get(ROTATION, 0))} token rotations, "
+        f"{fmt_int(opened.get(SWITCH, 0))} user switches."
+    )
+
+
+def _caption(result: RunResult, stem: str) -> str:
+    if stem == "reachability":
+        end = _end(result, ALL)
+        if end is None:
+            return "No samples were recorded in this run."
+        gap = end.believed - end.truly
+        return (
+            "The shaded gap is the audience the registry counts but cannot reach — watch whether "
+            f"it widens, and on which platform; at day {result.days:g} it is {fmt_int(gap)} "
+            f"profiles ({fmt_pct(gap, end.believed)} of the believed audience)."
+        )
+    if stem == "stale_tokens":
+        rows = result.timeseries[result.timeseries["platform"] == ALL]
+        if rows.empty:
+            return "No samples were recorded in this run."
+        peak = rows.iloc[int(rows["stale_rate"].to_numpy().argmax())]
+        cleanup = (
+            "dead ones (dark) are mostly cleared when a send bounces, so watch them fall on "
+            "campaign days"
+            if _sends(result, ALL).targeted
+            else "dead ones (dark) are mostly cleared by bounces, and this run sent no campaign"
+        )
+        return (
+            f"Foreground tokens that would show nothing: {cleanup}; zombies (light) are "
+            "accepted by the provider, so no send reveals them. "
+            f"The stale rate peaked at {fmt_rate(float(peak['stale_rate']))} on day "
+            f"{float(peak['time']):g}."
+        )
+
+    if stem == "send_outcomes":
+        table = campaign_outcomes(result)
+        table = table[table["targeted"] > 0]
+        if table.empty:
+            return "No campaign was sent in this run."
+        share = table["displayed"] / table["targeted"]
+        return (
+            "Green is what reached the intended person; everything stacked above it missed — the "
+            f"displayed share ranged from {fmt_rate(float(share.min()))} to "
+            f"{fmt_rate(float(share.max()))} over {fmt_int(len(table))} campaigns."
+        )
+    if stem == "uninstall_latency":
+        detected = _count(result, UNINSTALL)
+        if not detected:
+            return "No uninstall was detected in this run."
+        return (
+            "How long an uninstalled app stays in the audience before a bounce reveals it; the "
+            f"dashed line is each platform's median ({fmt_int(detected)} detections)."
+        )
+    return f"{stem.replace('_', ' ').capitalize()}."
+
+
+_PLOT_TITLES = {
+    "reachability": "Believed vs truly reachable audience",
+    "stale_tokens": "Stale foreground tokens",
+    "send_outcomes": "Campaign send outcomes",
+    "uninstall_latency": "Uninstall → detection latency",
+}
+
+
+def render_report(
+    result: RunResult,
+    *,
+    scenario_name: str,
+    scenario_hash: str,
+    version: str,
+    plots: Sequence[Path],
+    description: str = "",
+) -> str:
+    """The markdown report of ``result``; ``plots`` are linked by file name (same directory)."""
+    devices = _devices(result)
+    meta = [
+        f"scenario `{scenario_name}`",
+        f"hash `{scenario_hash}`",
+        f"pushsim {version}",
+        f"seed {result.seed}",
+        days_phrase(result.days),
+    ]
+    if devices is not None:
+        meta.append(f"{fmt_int(devices)} devices")
+    lines = [f"# pushsim report — {scenario_name}", "", " · ".join(meta), ""]
+    if description.strip():
+        lines += [f"> {line}" if line else ">" for line in description.strip().splitlines()]
+        lines.append("")
+    lines += ["## What this run says", "", _what_it_says(result), ""]
+    lines += ["## Headline figures", "", *_table(result), "", _table_notes(result), ""]
+    if plots:
+        lines += ["## Plots", ""]
+        for path in plots:
+            name = Path(path).name
+            stem = Path(path).stem
+            heading = _PLOT_TITLES.get(stem, stem.replace("_", " ").capitalize())
+            lines += [f"### {heading}", "", f"![{heading}]({name})", "", _caption(result, stem), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+__all__ = ["fmt_duration", "fmt_int", "fmt_pct", "fmt_rate", "fmt_ratio", "render_report"]

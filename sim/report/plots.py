@@ -1,0 +1,375 @@
+"""The report's plots: one function per figure, each drawing a :class:`RunResult` on a fresh Figure.
+
+Only the object-oriented matplotlib API is used (``matplotlib.figure.Figure`` with an Agg canvas,
+never ``pyplot``), so plotting holds no global state, needs no display, and is safe in threads and
+worker processes. Every function copes with a tiny or empty result (no campaigns, no latencies, a
+single sample) by drawing what there is and saying in the figure what is missing.
+
+``title`` names the run (usually the scenario); each figure's heading is ``"<subject> — <title>"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from sim.metrics.latency import UNINSTALL
+from sim.metrics.results import RunResult
+from sim.metrics.timeseries import ALL
+
+#: platforms in drawing order (the total first, then iOS, Android, web)
+PLATFORMS = (ALL, "ios", "android", "web")
+#: one colour per platform, the same in every figure
+PLATFORM_COLOURS = {
+    ALL: "#3b3b3b",
+    "ios": "#1f6fb4",
+    "android": "#2a9d3a",
+    "web": "#e07b00",
+}
+PLATFORM_LABELS = {ALL: "All platforms", "ios": "iOS", "android": "Android", "web": "Web"}
+
+#: send outcomes stacked bottom to top: (label, colour, columns summed)
+OUTCOMES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("displayed", "#4c9a2a", ("displayed",)),
+    ("misdirected (someone else)", "#d62728", ("misdirected",)),
+    ("delivered in background", "#9ecae1", ("delivered_background",)),
+    ("dropped (zombie)", "#f2b447", ("dropped",)),
+    ("bounced", "#8c564b", ("bounced",)),
+    ("flagged + gave up", "#9467bd", ("flagged", "gave_up")),
+    ("pending retry", "#c7c7c7", ("pending",)),
+)
+
+#: outcomes drawn (and listed in the legend) only when a campaign had any
+OPTIONAL_OUTCOMES = ("delivered in background", "flagged + gave up", "pending retry")
+
+#: file names written by :func:`write_plots`, in order
+PLOT_FILES = ("reachability.png", "stale_tokens.png", "send_outcomes.png", "uninstall_latency.png")
+
+DPI = 110
+#: below this many foreground tokens a platform's stale rate is drawn as a noisy (dotted) line
+FEW_TOKENS = 50
+_NOTE = {"ha": "center", "va": "center", "fontsize": 12, "color": "#555555"}
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def days_phrase(days: float) -> str:
+    """``"1 day"``, ``"90 days"``, ``"0.5 days"``."""
+    return f"{days:g} day" if days == 1 else f"{days:g} days"
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _heading(fig: Figure, subject: str, title: str) -> None:
+    fig.suptitle(f"{subject} — {title}", fontsize=13, fontweight="bold")
+
+
+def _note(ax: Axes, text: str) -> None:
+    """A visible message in the middle of an axes (used for missing data)."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, **_NOTE)  # type: ignore[arg-type]
+
+
+def _platform_rows(result: RunResult, platform: str) -> pd.DataFrame:
+    ts = result.timeseries
+    return ts[ts["platform"] == platform].sort_values("time")
+
+
+def _floats(frame: pd.DataFrame, column: str) -> FloatArray:
+    return frame[column].to_numpy(dtype=np.float64)
+
+
+def _percent(part: FloatArray, whole: FloatArray) -> FloatArray:
+    out = np.zeros_like(part)
+    np.divide(100.0 * part, whole, out=out, where=whole > 0)
+    return out
+
+
+def _day_axis(ax: Axes, days: float) -> None:
+    ax.set_xlim(0, max(days, 1.0))
+    ax.grid(True, color="#e5e5e5", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def _marker(n: int) -> str:
+    """Show sample markers when there are too few samples to draw a line."""
+    return "o" if n <= 2 else ""
+
+
+def plot_reachability(result: RunResult, title: str) -> Figure:
+    """Believed (solid) vs truly (dashed) reachable profiles over time, one panel per platform."""
+    fig = _figure(11, 7.5)
+    grid = fig.subplots(2, 2, sharex=True, squeeze=False)
+    axes: list[Axes] = list(grid.flat)
+    for ax, platform in zip(axes, PLATFORMS, strict=True):
+        rows = _platform_rows(result, platform)
+        colour = PLATFORM_COLOURS[platform]
+        name = PLATFORM_LABELS[platform]
+        _day_axis(ax, result.days)
+        ax.set_ylabel("reachable audience (profiles)")
+        if rows.empty:
+            ax.set_title(name, loc="left", fontsize=11)
+            _note(ax, "no samples")
+            continue
+        t = _floats(rows, "time")
+        believed = _floats(rows, "believed_reachable")
+        truly = _floats(rows, "truly_reachable")
+        marker = _marker(len(t))
+        ax.fill_between(t, truly, believed, color=colour, alpha=0.18, linewidth=0)
+        ax.plot(t, believed, color=colour, linewidth=2.0, marker=marker, clip_on=not marker)
+        ax.plot(
+            t, truly, color=colour, linewidth=2.0, linestyle="--", marker=marker, clip_on=not marker
+        )
+        ax.set_ylim(bottom=0, top=max(float(believed.max()), float(truly.max()), 1.0) * 1.08)
+        end_b, end_t = int(believed[-1]), int(truly[-1])
+        ratio = f" (×{end_b / end_t:.2f})" if end_t else ""
+        ax.set_title(
+            f"{name}: at day {t[-1]:g}, {end_b:,} believed vs {end_t:,} truly{ratio}",
+            loc="left",
+            fontsize=11,
+            color=colour,
+        )
+    for ax in axes[2:]:
+        ax.set_xlabel("time since start (days)")
+    handles = [
+        Line2D([], [], color="#3b3b3b", linewidth=2.0, label="believed reachable (registry, R9)"),
+        Line2D([], [], color="#3b3b3b", linewidth=2.0, linestyle="--", label="truly reachable"),
+        Patch(color="#3b3b3b", alpha=0.18, label="gap: counted but not reachable"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    _heading(fig, "Believed vs truly reachable audience", title)
+    return fig
+
+
+def plot_stale_tokens(result: RunResult, title: str) -> Figure:
+    """Stale share of foreground tokens: dead + zombie stacked, platform totals as lines."""
+    fig = _figure(11, 5.5)
+    ax = fig.add_subplot()
+    _day_axis(ax, result.days)
+    ax.set_xlabel("time since start (days)")
+    ax.set_ylabel("stale foreground tokens (% of foreground tokens)")
+    rows = _platform_rows(result, ALL)
+    if rows.empty:
+        _note(ax, "no samples in this run")
+    else:
+        t = _floats(rows, "time")
+        foreground = _floats(rows, "foreground_tokens")
+        dead = _percent(_floats(rows, "stale_dead"), foreground)
+        zombie = _percent(_floats(rows, "stale_zombie"), foreground)
+        ax.stackplot(
+            t,
+            dead,
+            zombie,
+            colors=("#b2182b", "#f4a582"),
+            labels=(
+                "all platforms: dead (provider would reject)",
+                "all platforms: zombie (accepted, nothing shown)",
+            ),
+            alpha=0.85,
+        )
+        if len(t) <= 2:  # a stack needs two samples to show; mark the values
+            ax.plot(t, dead + zombie, "o", color="#b2182b", clip_on=False)
+        top = float((dead + zombie).max())
+        for platform in PLATFORMS[1:]:
+            prow = _platform_rows(result, platform)
+            if prow.empty or not float(prow["foreground_tokens"].max()):
+                continue
+            rate = 100.0 * _floats(prow, "stale_rate")
+            top = max(top, float(rate.max()))
+            label = f"{PLATFORM_LABELS[platform]}: total stale rate"
+            few = int(prow["foreground_tokens"].median())
+            noisy = few < FEW_TOKENS
+            if noisy:  # a handful of tokens: every one moves the rate by several points
+                label += f" (noisy: median {few:,} tokens)"
+            ax.plot(
+                _floats(prow, "time"),
+                rate,
+                color=PLATFORM_COLOURS[platform],
+                linewidth=1.0 if noisy else 1.3,
+                linestyle=":" if noisy else "-",
+                marker=_marker(len(prow)),
+                clip_on=len(prow) > 2,
+                label=label,
+            )
+        ax.set_ylim(0, max(top * 1.1, 1.0))
+        fig.legend(loc="outside lower center", ncols=3, fontsize=9, frameon=False)
+    _heading(fig, "Stale foreground tokens", title)
+    return fig
+
+
+def campaign_outcomes(result: RunResult) -> pd.DataFrame:
+    """Campaign sends (probes excluded) summed over platforms, one row per campaign by time."""
+    sends = result.sends[result.sends["kind"] == "campaign"]
+    columns = [c for _, _, cols in OUTCOMES for c in cols]
+    if sends.empty:
+        return pd.DataFrame(columns=["campaign", "time", "targeted", *columns])
+    grouped = sends.groupby("campaign", sort=True).agg(
+        time=("time", "min"), targeted=("targeted", "sum"), **{c: (c, "sum") for c in columns}
+    )
+    return grouped.reset_index().sort_values(["time", "campaign"]).reset_index(drop=True)
+
+
+def plot_send_outcomes(result: RunResult, title: str) -> Figure:
+    """Outcome of every campaign push, stacked per campaign at its day."""
+    fig = _figure(11, 5.5)
+    ax = fig.add_subplot()
+    _day_axis(ax, result.days)
+    ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
+    ax.grid(False, axis="x")
+    ax.set_xlabel("campaign day (days)")
+    ax.set_ylabel("campaign sends (pushes targeted)")
+    table = campaign_outcomes(result)
+    if table.empty:
+        _note(ax, "no campaigns in this run")
+    else:
+        t = table["time"].to_numpy(dtype=np.float64)
+        gaps = np.diff(t)
+        gaps = gaps[gaps > 0]
+        width = 0.7 * float(gaps.min()) if gaps.size else max(result.days, 1.0) / 15
+        bottom = np.zeros(len(table))
+        for label, colour, cols in OUTCOMES:
+            values = table[list(cols)].sum(axis=1).to_numpy(dtype=np.float64)
+            if label in OPTIONAL_OUTCOMES and not values.any():
+                continue  # rare outcomes appear only when they happen; keeps the legend short
+            ax.bar(t, values, width=width, bottom=bottom, color=colour, label=label)
+            bottom += values
+        targeted = table["targeted"].to_numpy(dtype=np.float64)
+        if len(table) <= 26:
+            displayed = table["displayed"].to_numpy(dtype=np.float64)
+            for x, total, shown in zip(t, targeted, displayed, strict=True):
+                share = f"{100 * shown / total:.0f}%" if total else "–"
+                ax.annotate(
+                    share,
+                    (x, total),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    color="#4c9a2a",
+                )
+        ax.set_xlim(min(0.0, float(t.min()) - width), max(result.days, float(t.max()) + width))
+        ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.12)
+        fig.legend(
+            title="outcome (label: % displayed)",
+            loc="outside right center",
+            fontsize=9,
+            title_fontsize=9,
+            frameon=False,
+            reverse=True,
+        )
+    _heading(fig, "Campaign send outcomes", title)
+    return fig
+
+
+def _bins(values: FloatArray) -> FloatArray:
+    """Shared bin edges from day 0, in steps of ¼, ½, 1, 2 … days (about 20–60 bins)."""
+    top = float(values.max()) if values.size else 1.0
+    step = 0.25
+    while top / step > 60:
+        step *= 2
+    return np.arange(0.0, top + step + 1e-9, step)
+
+
+def plot_uninstall_latency(result: RunResult, title: str) -> Figure:
+    """Histogram of uninstall → detection latency, one panel per platform, medians marked."""
+    lat = result.latencies
+    lat = lat[lat["kind"] == UNINSTALL]
+    still_open = result.open_latencies.get(UNINSTALL, 0)
+    if lat.empty:
+        fig = _figure(11, 4.5)
+        ax = fig.add_subplot()
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("days from uninstall to detection (days)")
+        ax.set_ylabel("uninstalls detected (count)")
+        extra = f"\n({still_open:,} uninstalls still undetected at the end)" if still_open else ""
+        _note(ax, f"no uninstall detected in this run{extra}")
+        _heading(fig, "Uninstall → detection latency", title)
+        return fig
+    platforms = PLATFORMS[1:]
+    fig = _figure(11, 7.5)
+    grid = fig.subplots(len(platforms), 1, sharex=True, squeeze=False)
+    axes: list[Axes] = list(grid.flat)
+    bins = _bins(lat["latency_days"].to_numpy(dtype=np.float64))
+    for ax, platform in zip(axes, platforms, strict=True):
+        colour = PLATFORM_COLOURS[platform]
+        name = PLATFORM_LABELS[platform]
+        values = lat[lat["platform"] == platform]["latency_days"].to_numpy(dtype=np.float64)
+        ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.set_ylabel("uninstalls (count)")
+        if values.size == 0:
+            ax.set_title(name, loc="left", fontsize=11, color=colour)
+            _note(ax, f"no uninstall detected on {name}")
+            ax.set_yticks([])
+            continue
+        counts, _, _ = ax.hist(
+            values, bins=list(bins), color=colour, alpha=0.75, edgecolor="white", linewidth=0.5
+        )
+        ax.set_ylim(0, max(float(np.max(counts)), 1.0) * 1.3)  # headroom for the median label
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        median = float(np.median(values))
+        ax.axvline(median, color="black", linestyle="--", linewidth=1.4)
+        right = median > float(bins[-1]) / 2
+        ax.annotate(
+            f"median {median:.1f} days",
+            (median, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(-5 if right else 5, -4),
+            textcoords="offset points",
+            ha="right" if right else "left",
+            va="top",
+            fontsize=9,
+        )
+        ax.set_title(
+            f"{name}: {values.size:,} detected, median {median:.1f} days",
+            loc="left",
+            fontsize=11,
+            color=colour,
+        )
+    axes[-1].set_xlabel("days from uninstall to detection (days)")
+    axes[-1].set_xlim(0, float(bins[-1]))
+    fig.supxlabel(
+        f"{len(lat):,} uninstalls detected in the run; {still_open:,} still undetected at the end "
+        "(censored, not shown).",
+        fontsize=9,
+        color="#555555",
+    )
+    _heading(fig, "Uninstall → detection latency", title)
+    return fig
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+    fig.clear()
+    return path
+
+
+def write_plots(result: RunResult, directory: Path, scenario_name: str) -> list[Path]:
+    """Draw every plot for ``result`` into ``directory`` as PNG; return the paths in order."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    title = f"{scenario_name} (seed {result.seed}, {days_phrase(result.days)})"
+    painters: Sequence[tuple[str, Figure]] = (
+        (PLOT_FILES[0], plot_reachability(result, title)),
+        (PLOT_FILES[1], plot_stale_tokens(result, title)),
+        (PLOT_FILES[2], plot_send_outcomes(result, title)),
+        (PLOT_FILES[3], plot_uninstall_latency(result, title)),
+    )
+    return [_save(fig, directory / name) for name, fig in painters]

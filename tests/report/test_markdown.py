@@ -1,0 +1,209 @@
+"""The markdown report: numbers from the result, every plot linked, deterministic text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.metrics.latency import LATENCY_COLUMNS, ROTATION, SWITCH, UNINSTALL
+from sim.metrics.results import RunResult
+from sim.metrics.sends import SEND_COLUMNS
+from sim.metrics.timeseries import COLUMNS
+from sim.report.markdown import (
+    fmt_duration,
+    fmt_int,
+    fmt_pct,
+    fmt_rate,
+    fmt_ratio,
+    render_report,
+)
+from sim.report.plots import PLOT_FILES
+from sim.simulation import simulate
+from sim.world import CampaignParams, PopulationParams, WorldParams
+
+PLOTS = [Path("out/run-1") / name for name in PLOT_FILES]
+
+
+@pytest.fixture(scope="module")
+def result() -> RunResult:
+    return simulate(WorldParams(population=PopulationParams(devices=800)), days=40, seed=3)
+
+
+@pytest.fixture(scope="module")
+def empty() -> RunResult:
+    params = WorldParams(
+        population=PopulationParams(devices=50), campaigns=CampaignParams(every_days=0)
+    )
+    return simulate(params, days=1, seed=1)
+
+
+def render(result: RunResult, **kwargs: object) -> str:
+    args: dict[str, object] = {
+        "scenario_name": "shared-phones",
+        "scenario_hash": "3f2a9c",
+        "version": "9.9.9",
+        "plots": PLOTS,
+    }
+    args.update(kwargs)
+    return render_report(result, **args)  # type: ignore[arg-type]
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [
+        (13.84, "13.8 days"),
+        (1.0, "1.0 days"),
+        (0.25, "6.0 h"),
+        (3 / 1440, "3.0 min"),
+        (10 / 86_400, "10 s"),
+        (None, "–"),
+        (float("nan"), "–"),
+    ],
+)
+def test_fmt_duration_picks_a_readable_unit(days, text):
+    assert fmt_duration(days) == text
+
+
+def test_number_formats():
+    assert fmt_int(9437) == "9,437"
+    assert fmt_pct(7812, 9437) == "82.8%"
+    assert fmt_pct(1, 0) == "–"
+    assert fmt_rate(0.14743) == "14.7%"
+    assert fmt_ratio(1.16876) == "1.17×"
+    assert fmt_ratio(None) == "–"
+
+
+# -- content ----------------------------------------------------------------------------------
+
+
+def test_header_names_the_run(result):
+    text = render(result, description="Two people share one phone.\nKim logs in on day 1.")
+    assert text.startswith("# pushsim report — shared-phones\n")
+    for part in ("`3f2a9c`", "pushsim 9.9.9", f"seed {result.seed}", "800 devices"):
+        assert part in text
+    assert "> Two people share one phone.\n> Kim logs in on day 1." in text
+
+
+def test_report_contains_the_summary_numbers(result):
+    s = result.summary()
+    text = render(result)
+    expected = [
+        fmt_int(s["believed_reachable"]),
+        fmt_int(s["truly_reachable"]),
+        fmt_int(s["reachable_unknown"]),
+        fmt_ratio(s["overstatement"]),
+        fmt_rate(s["stale_rate"]),
+        fmt_int(s["stale_dead"]),
+        fmt_int(s["stale_zombie"]),
+        fmt_rate(s["mean_stale_rate"]),
+        fmt_int(s["campaign_targeted"]),
+        fmt_int(s["campaign_sent"]),
+        fmt_int(s["campaign_bounced"]),
+        fmt_int(s["campaign_displayed"]),
+        fmt_int(s["campaign_misdirected"]),
+        fmt_int(s["campaign_dropped"]),
+        fmt_duration(s[f"median_{UNINSTALL}_days"]),
+        fmt_duration(s[f"median_{ROTATION}_days"]),
+        fmt_duration(s[f"median_{SWITCH}_days"]),
+    ]
+    missing = [number for number in expected if number not in text]
+    assert not missing, missing
+
+
+def test_paragraph_gives_overstatement_stale_split_and_send_shares(result):
+    s = result.summary()
+    paragraph = text_between(render(result), "## What this run says", "## Headline figures")
+    targeted = s["campaign_targeted"]
+    wasted = s["campaign_bounced"] + s["campaign_dropped"]
+    foreground = int(result.final()["foreground_tokens"])
+    for share in (
+        fmt_pct(s["campaign_displayed"], targeted),
+        fmt_pct(s["campaign_misdirected"], targeted),
+        fmt_pct(wasted, targeted),
+        f"{100 * (s['overstatement'] - 1):.1f}%",
+        fmt_rate(s["stale_rate"]),
+        fmt_pct(s["stale_dead"], foreground),
+        fmt_pct(s["stale_zombie"], foreground),
+    ):
+        assert share in paragraph
+
+
+def test_paragraph_gives_median_uninstall_latency_by_platform(result):
+    paragraph = text_between(render(result), "## What this run says", "## Headline figures")
+    lat = result.latencies[result.latencies["kind"] == UNINSTALL]
+    labels = {"ios": "iOS", "android": "Android", "web": "Web"}
+    for platform, rows in lat.groupby("platform"):
+        median = float(np.median(rows["latency_days"]))
+        assert f"{fmt_duration(median)} on {labels[str(platform)]}" in paragraph
+
+
+def test_table_has_a_column_per_platform_with_their_numbers(result):
+    text = render(result)
+    rows = [line for line in text.splitlines() if line.startswith("|")]
+    assert rows[0] == "| | All platforms | iOS | Android | Web |"
+    assert all(row.count("|") == 6 for row in rows)
+    believed = next(row for row in rows if row.startswith("| Believed reachable"))
+    cells = [c.strip() for c in believed.strip("|").split("|")][1:]
+    assert cells == [
+        fmt_int(int(result.final(p)["believed_reachable"]))
+        for p in ("all", "ios", "android", "web")
+    ]
+
+
+def test_every_plot_is_embedded_by_relative_file_name(result):
+    text = render(result)
+    links = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", text)
+    assert links == list(PLOT_FILES)
+    # each image is followed by a caption line
+    for name in PLOT_FILES:
+        after = text.split(f"]({name})", 1)[1].lstrip("\n").splitlines()[0]
+        assert len(after) > 20
+
+
+def test_report_is_deterministic(result):
+    assert render(result) == render(result)
+
+
+def test_no_placeholder_or_float_noise(result):
+    text = render(result)
+    for bad in ("nan", "None", "inf"):
+        assert not re.search(rf"\b{bad}\b", text), bad
+    assert not re.search(r"\d\.\d{3,}", text), "floats are formatted with fixed precision"
+
+
+def test_empty_run_renders(empty):
+    text = render(empty)
+    assert "No campaign push was sent in this run." in text
+    assert "No uninstall was detected in this run" in text
+    assert "1 day ·" in text
+    assert re.findall(r"\]\(([^)]+)\)", text) == list(PLOT_FILES)
+
+
+def test_no_plots_no_plot_section(result):
+    assert "## Plots" not in render(result, plots=[])
+
+
+def test_result_with_no_rows_renders():
+    bare = RunResult(
+        seed=0,
+        days=0.0,
+        params={},
+        timeseries=pd.DataFrame(columns=list(COLUMNS)),
+        sends=pd.DataFrame(columns=list(SEND_COLUMNS)),
+        bounces=pd.DataFrame(columns=["campaign", "platform", "status", "reason", "count"]),
+        latencies=pd.DataFrame(columns=list(LATENCY_COLUMNS)),
+        open_latencies={},
+    )
+    text = render(bare)
+    assert "no samples" in text
+
+
+def text_between(text: str, start: str, end: str) -> str:
+    return text.split(start, 1)[1].split(end, 1)[0]

@@ -1,0 +1,272 @@
+"""The report's plots: structure, units, titles, empty results, deterministic PNG bytes."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from sim.metrics.latency import LATENCY_COLUMNS, UNINSTALL
+from sim.metrics.results import RunResult
+from sim.metrics.sends import SEND_COLUMNS
+from sim.metrics.timeseries import COLUMNS
+from sim.report import plots
+from sim.report.plots import (
+    PLOT_FILES,
+    plot_reachability,
+    plot_send_outcomes,
+    plot_stale_tokens,
+    plot_uninstall_latency,
+    write_plots,
+)
+from sim.simulation import simulate
+from sim.world import CampaignParams, PopulationParams, WorldParams
+
+SCENARIO = "shared-phones-test"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+Plotter = Callable[[RunResult, str], Figure]
+PLOTTERS: list[Plotter] = [
+    plot_reachability,
+    plot_stale_tokens,
+    plot_send_outcomes,
+    plot_uninstall_latency,
+]
+
+
+@pytest.fixture(scope="module")
+def result() -> RunResult:
+    return simulate(WorldParams(population=PopulationParams(devices=800)), days=40, seed=3)
+
+
+@pytest.fixture(scope="module")
+def empty() -> RunResult:
+    """One day, 50 devices, no campaigns: no sends and (almost surely) no uninstall detected."""
+    params = WorldParams(
+        population=PopulationParams(devices=50), campaigns=CampaignParams(every_days=0)
+    )
+    return simulate(params, days=1, seed=1)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> RunResult:
+    """Two days: one campaign, two samples."""
+    return simulate(WorldParams(population=PopulationParams(devices=300)), days=2, seed=5)
+
+
+def bare() -> RunResult:
+    """A result with no rows at all, as a hand-built RunResult may have."""
+    return RunResult(
+        seed=0,
+        days=0.0,
+        params={},
+        timeseries=pd.DataFrame(columns=list(COLUMNS)),
+        sends=pd.DataFrame(columns=list(SEND_COLUMNS)),
+        bounces=pd.DataFrame(columns=["campaign", "platform", "status", "reason", "count"]),
+        latencies=pd.DataFrame(columns=list(LATENCY_COLUMNS)),
+        open_latencies={},
+    )
+
+
+def texts(fig: Figure) -> list[str]:
+    """Every piece of text drawn in the figure's axes."""
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def heading(fig: Figure) -> str:
+    return fig.get_suptitle()
+
+
+def bars(ax: Axes) -> list[Rectangle]:
+    return [p for p in ax.patches if isinstance(p, Rectangle)]
+
+
+# -- structure, units, titles -----------------------------------------------------------------
+
+
+def test_reachability_has_a_panel_per_platform_and_all(result):
+    fig = plot_reachability(result, SCENARIO)
+    assert len(fig.axes) == 4
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    for name in ("All platforms", "iOS", "Android", "Web"):
+        assert any(t.startswith(name) for t in titles), titles
+    for ax in fig.axes:
+        assert "profiles" in ax.get_ylabel()
+        believed, truly = ax.get_lines()
+        assert believed.get_linestyle() == "-"
+        assert truly.get_linestyle() == "--"
+        assert believed.get_color() == truly.get_color()  # one colour per platform
+        assert ax.collections, "the believed-truly gap is shaded"
+    assert all("day" in ax.get_xlabel() for ax in fig.axes[2:])
+    assert SCENARIO in heading(fig)
+    assert fig.legends, "the figure explains solid / dashed / shaded"
+
+
+def test_reachability_draws_the_timeseries_values(result):
+    fig = plot_reachability(result, SCENARIO)
+    rows = result.timeseries[result.timeseries["platform"] == "all"]
+    believed, truly = fig.axes[0].get_lines()
+    np.testing.assert_array_equal(believed.get_ydata(), rows["believed_reachable"].to_numpy())
+    np.testing.assert_array_equal(truly.get_ydata(), rows["truly_reachable"].to_numpy())
+
+
+def test_stale_tokens_stacks_dead_and_zombie_in_percent(result):
+    fig = plot_stale_tokens(result, SCENARIO)
+    assert len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert "%" in ax.get_ylabel()
+    assert "day" in ax.get_xlabel()
+    assert SCENARIO in heading(fig)
+    assert len(ax.collections) == 2  # dead, zombie
+    labels = fig.legends[0].get_texts()
+    joined = " ".join(t.get_text() for t in labels)
+    for word in ("dead", "zombie", "iOS", "Android"):
+        assert word in joined
+    # the top of the stack is the all-platform stale rate
+    rows = result.timeseries[result.timeseries["platform"] == "all"]
+    vertices = np.asarray(ax.collections[1].get_paths()[0].vertices, dtype=float)
+    top = vertices[:, 1].max()
+    assert top == pytest.approx(100 * rows["stale_rate"].max())
+
+
+def test_send_outcomes_bars_add_up_to_targeted(result):
+    fig = plot_send_outcomes(result, SCENARIO)
+    assert len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert "sends" in ax.get_ylabel()
+    assert "day" in ax.get_xlabel()
+    assert SCENARIO in heading(fig)
+    campaigns = result.sends[result.sends["kind"] == "campaign"]
+    expected = campaigns.groupby("campaign")["targeted"].sum().sort_index().to_numpy()
+    heights: dict[float, float] = {}
+    for bar in bars(ax):
+        x = round(bar.get_x() + bar.get_width() / 2, 6)
+        heights[x] = heights.get(x, 0.0) + bar.get_height()
+    assert len(heights) == len(expected)
+    np.testing.assert_allclose([heights[x] for x in sorted(heights)], expected)
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    for word in ("displayed", "misdirected", "dropped", "bounced"):
+        assert word in legend
+
+
+def test_send_outcomes_ignore_probes(result):
+    probe = result.sends.iloc[[0]].assign(campaign="probe-0001", kind="probe", targeted=10_000)
+    with_probe = RunResult(
+        seed=result.seed,
+        days=result.days,
+        params=result.params,
+        timeseries=result.timeseries,
+        sends=pd.concat([result.sends, probe], ignore_index=True),
+        bounces=result.bounces,
+        latencies=result.latencies,
+        open_latencies=result.open_latencies,
+    )
+    fig = plot_send_outcomes(with_probe, SCENARIO)
+    assert max(b.get_y() + b.get_height() for b in bars(fig.axes[0])) < 10_000
+
+
+def test_uninstall_latency_has_a_panel_per_platform_and_marks_medians(result):
+    lat = result.latencies[result.latencies["kind"] == UNINSTALL]
+    assert not lat.empty, "the fixture run should detect uninstalls"
+    fig = plot_uninstall_latency(result, SCENARIO)
+    assert len(fig.axes) == 3
+    assert "day" in fig.axes[-1].get_xlabel()
+    assert SCENARIO in heading(fig)
+    for ax in fig.axes:
+        assert "count" in ax.get_ylabel()
+    drawn = texts(fig)
+    for platform, rows in lat.groupby("platform"):
+        median = float(np.median(rows["latency_days"]))
+        assert f"median {median:.1f} days" in drawn, (platform, drawn)
+
+
+def test_platform_colours_are_consistent_across_plots(result):
+    reach = plot_reachability(result, SCENARIO)
+    stale = plot_stale_tokens(result, SCENARIO)
+    ios = plots.PLATFORM_COLOURS["ios"]
+    assert reach.axes[1].get_lines()[0].get_color() == ios
+    assert ios in [line.get_color() for line in stale.axes[0].get_lines()]
+
+
+# -- empty and tiny results -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("plot", PLOTTERS, ids=lambda f: f.__name__)
+def test_empty_results_do_not_raise(plot, empty):
+    fig = plot(empty, SCENARIO)
+    assert isinstance(fig, Figure)
+    assert SCENARIO in heading(fig)
+
+
+@pytest.mark.parametrize("plot", PLOTTERS, ids=lambda f: f.__name__)
+def test_tiny_results_do_not_raise(plot, tiny):
+    assert isinstance(plot(tiny, SCENARIO), Figure)
+
+
+@pytest.mark.parametrize("plot", PLOTTERS, ids=lambda f: f.__name__)
+def test_results_with_no_rows_do_not_raise(plot):
+    assert isinstance(plot(bare(), SCENARIO), Figure)
+
+
+def test_no_campaigns_says_so(empty):
+    fig = plot_send_outcomes(empty, SCENARIO)
+    assert "no campaigns in this run" in texts(fig)
+    assert not bars(fig.axes[0])
+
+
+def test_no_uninstall_detected_says_so(empty):
+    assert empty.latencies[empty.latencies["kind"] == UNINSTALL].empty
+    fig = plot_uninstall_latency(empty, SCENARIO)
+    assert len(fig.axes) == 1
+    assert any(t.startswith("no uninstall detected in this run") for t in texts(fig))
+    assert "day" in fig.axes[0].get_xlabel()
+
+
+def test_single_campaign_gets_a_bar(tiny):
+    fig = plot_send_outcomes(tiny, SCENARIO)
+    assert bars(fig.axes[0])
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def test_write_plots_writes_four_pngs(result, tmp_path: Path):
+    paths = write_plots(result, tmp_path / "out", SCENARIO)
+    assert [p.name for p in paths] == list(PLOT_FILES)
+    for path in paths:
+        data = path.read_bytes()
+        assert data.startswith(PNG_MAGIC)
+        assert len(data) > 10_000
+        assert b"matplotlib" not in data.lower()  # no version stamp in the metadata
+
+
+def test_write_plots_is_byte_identical(result, tmp_path: Path):
+    first = write_plots(result, tmp_path / "a", SCENARIO)
+    second = write_plots(result, tmp_path / "b", SCENARIO)
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_write_plots_copes_with_an_empty_result(empty, tmp_path: Path):
+    paths = write_plots(empty, tmp_path, SCENARIO)
+    assert len(paths) == 4
+    assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_plots_do_not_import_pyplot():
+    tree = ast.parse(inspect.getsource(plots))
+    imported = [
+        name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in [getattr(node, "module", None) or "", *(a.name for a in node.names)]
+    ]
+    assert not [name for name in imported if "pyplot" in name], imported
