@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,11 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
-    print(f"pushsim: {message}", file=sys.stderr)
-    return 2
-
-
 def _format(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -94,10 +90,11 @@ def _run(args: argparse.Namespace) -> int:
     from sim.runner import run_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
+    source = str(args.scenario)
     if args.seed is not None and args.seed < 0:
-        return _fail(f"--seed must be >= 0, got {args.seed}")
-    if args.days is not None and not args.days > 0:
-        return _fail(f"--days must be > 0, got {args.days}")
+        raise ScenarioError(source, [("--seed", f"must be >= 0 (got {args.seed})")])
+    if args.days is not None and not (math.isfinite(args.days) and args.days > 0):
+        raise ScenarioError(source, [("--days", f"must be a finite number > 0 (got {args.days})")])
     days = args.days if args.days is not None else scenario.measurement.days
     out = args.out if args.out is not None else Path("results") / scenario.scenario.name
     show = not args.quiet and sys.stderr.isatty()

@@ -61,19 +61,23 @@ def summary_document(result: RunResult, scenario: Scenario) -> dict[str, Any]:
 
 
 def write_run(result: RunResult, scenario: Scenario, target: Path) -> Path:
-    """Write tables (CSV, Parquet), summary, resolved scenario, plots and report to ``target``."""
+    """Write tables (CSV, Parquet), summary, resolved scenario, plots and report to ``target``.
+
+    The tables hold the whole run; the summary, plots and report leave out the warm-up.
+    """
     with atomic_folder(target) as folder:
         for name, frame in result.frames().items():
             frame.to_csv(folder / f"{name}.csv", index=False)
             frame.to_parquet(folder / f"{name}.parquet", index=False)
-        document = summary_document(result, scenario)
+        measured = result.after_warm_up()
+        document = summary_document(measured, scenario)
         (folder / "summary.json").write_text(
             json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
         (folder / "scenario.resolved.toml").write_text(to_toml(scenario), encoding="utf-8")
-        plots = write_plots(result, folder, scenario.scenario.name)
+        plots = write_plots(measured, folder, scenario.scenario.name)
         report = render_report(
-            result,
+            measured,
             scenario_name=scenario.scenario.name,
             scenario_hash=scenario.digest(),
             version=__version__,

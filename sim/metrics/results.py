@@ -53,6 +53,30 @@ class RunResult:
             frames["events"] = self.events
         return frames
 
+    def after_warm_up(self) -> RunResult:
+        """The same result with everything before ``warm_up_days`` left out.
+
+        Samples and sends before the warm-up end, and latencies that ended before it, are
+        dropped; the event log is kept whole.
+        """
+        warm = self.warm_up_days
+        if warm <= 0:
+            return self
+        ts, sends, lat = self.timeseries, self.sends, self.latencies
+        kept = set(sends.loc[sends["time"] >= warm, "campaign"])
+        return RunResult(
+            seed=self.seed,
+            days=self.days,
+            params=self.params,
+            timeseries=ts[ts["time"] >= warm].reset_index(drop=True),
+            sends=sends[sends["time"] >= warm].reset_index(drop=True),
+            bounces=self.bounces[self.bounces["campaign"].isin(kept)].reset_index(drop=True),
+            latencies=lat[lat["end"] >= warm].reset_index(drop=True),
+            open_latencies=self.open_latencies,
+            events=self.events,
+            warm_up_days=warm,
+        )
+
     def final(self, platform: str = ALL) -> pd.Series:
         """The last time-series row for ``platform``."""
         rows = self.timeseries[self.timeseries["platform"] == platform]

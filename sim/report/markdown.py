@@ -377,6 +377,8 @@ def render_report(
     ]
     if devices is not None:
         meta.append(f"{fmt_int(devices)} devices")
+    if result.warm_up_days > 0:
+        meta.append(f"figures from day {result.warm_up_days:g} on (warm-up left out)")
     lines = [f"# pushsim report — {scenario_name}", "", " · ".join(meta), ""]
     if description.strip():
         lines += [f"> {line}" if line else ">" for line in description.strip().splitlines()]
