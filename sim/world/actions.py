@@ -249,9 +249,9 @@ class Actions:
         self._signal(now, Truth.LOGIN, device)
 
     def logout(self, now: float, device: Device) -> None:
-        """The logged-in user logs out and nobody logs in (R3)."""
+        """The logged-in user logs out and nobody logs in (R3); anonymous users cannot log out."""
         self._require(device, launched=True)
-        if device.user is None:
+        if device.user is None or device.user.startswith("anon:"):
             return
         device.user = None
         self.sdk.log_out(device=device.install_id, app=self.app)
