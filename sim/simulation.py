@@ -15,7 +15,7 @@ from sim.metrics.eventlog import EVENT_COLUMNS, EventLog
 from sim.metrics.latency import LATENCY_COLUMNS, Latencies
 from sim.metrics.results import RunResult
 from sim.metrics.sends import SEND_COLUMNS, SendLedger
-from sim.metrics.timeseries import COLUMNS, TimeSeries
+from sim.metrics.timeseries import CAUSE_COLUMNS, COLUMNS, FUNNEL_COLUMNS, TimeSeries
 from sim.world.params import WorldParams
 from sim.world.world import World
 
@@ -69,6 +69,8 @@ class Simulation:
             sends=pd.DataFrame(self.sends.rows(), columns=list(SEND_COLUMNS)),
             bounces=bounces,
             latencies=pd.DataFrame(self.latencies.rows(), columns=list(LATENCY_COLUMNS)),
+            funnel=pd.DataFrame(self.timeseries.funnel_rows(), columns=list(FUNNEL_COLUMNS)),
+            stale_causes=pd.DataFrame(self.timeseries.cause_rows(), columns=list(CAUSE_COLUMNS)),
             open_latencies=self.latencies.open_counts(),
             events=(
                 pd.DataFrame(self.log.rows(), columns=list(EVENT_COLUMNS))

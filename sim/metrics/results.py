@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim.metrics.timeseries import ALL
+from sim.metrics.timeseries import ALL, CAUSE_COLUMNS, FUNNEL_COLUMNS
 
 
 @dataclass
@@ -20,6 +20,10 @@ class RunResult:
     - ``sends``: one row per (campaign or probe, platform) with the outcome counts;
     - ``bounces``: bounces per (campaign, platform, status, reason);
     - ``latencies``: one row per completed latency; ``open_latencies`` counts the censored ones;
+    - ``funnel``: per (sample time, platform, step) the installed devices passing every step from
+      "installed" to "subscribed" (truly reachable on that device);
+    - ``stale_causes``: per (sample time, platform, cause) the registry's foreground tokens that
+      would not reach their profile: dead or zombie by cause, or held for another user;
     - ``events``: the full event log when asked for, else None.
 
     Every DataFrame's ``attrs`` hold ``seed``, ``days`` and ``params``.
@@ -33,6 +37,10 @@ class RunResult:
     bounces: pd.DataFrame
     latencies: pd.DataFrame
     open_latencies: dict[str, int]
+    funnel: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(FUNNEL_COLUMNS)))
+    stale_causes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(CAUSE_COLUMNS))
+    )
     events: pd.DataFrame | None = None
     #: samples and sends before this day are left out of the time-averaged figures of summary()
     warm_up_days: float = 0.0
@@ -48,6 +56,8 @@ class RunResult:
             "sends": self.sends,
             "bounces": self.bounces,
             "latencies": self.latencies,
+            "funnel": self.funnel,
+            "stale_causes": self.stale_causes,
         }
         if self.events is not None:
             frames["events"] = self.events
@@ -72,6 +82,10 @@ class RunResult:
             sends=sends[sends["time"] >= warm].reset_index(drop=True),
             bounces=self.bounces[self.bounces["campaign"].isin(kept)].reset_index(drop=True),
             latencies=lat[lat["end"] >= warm].reset_index(drop=True),
+            funnel=self.funnel[self.funnel["time"] >= warm].reset_index(drop=True),
+            stale_causes=self.stale_causes[self.stale_causes["time"] >= warm].reset_index(
+                drop=True
+            ),
             open_latencies=self.open_latencies,
             events=self.events,
             warm_up_days=warm,

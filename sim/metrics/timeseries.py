@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from sim.metrics.truth import snapshot
+from sim.metrics.truth import FUNNEL_STEPS, StaleCause, snapshot
 from sim.platforms import Platform
 from sim.registry import Change, TokenEvent
 from sim.world.world import World
@@ -28,6 +28,8 @@ COLUMNS = (
     "token_updates",
     "token_removes",
 )
+FUNNEL_COLUMNS = ("time", "platform", "step", "devices")
+CAUSE_COLUMNS = ("time", "platform", "cause", "tokens")
 
 
 class TimeSeries:
@@ -39,6 +41,8 @@ class TimeSeries:
         self.world = world
         self.interval = interval
         self._rows: list[tuple[Any, ...]] = []
+        self._funnel: list[tuple[float, str, str, int]] = []
+        self._causes: list[tuple[float, str, str, int]] = []
         self._churn: dict[tuple[str, Change], int] = {}
         world.registry.subscribe(self._on_token_event)
 
@@ -79,7 +83,19 @@ class TimeSeries:
                     churn.get((label, Change.REMOVE), 0),
                 )
             )
+            for step in FUNNEL_STEPS:
+                self._funnel.append((now, label, step, snap.funnel.get((key, step), 0)))
+            for cause in StaleCause:
+                self._causes.append((now, label, cause.value, snap.causes.get((key, cause), 0)))
 
     def rows(self) -> list[tuple[Any, ...]]:
         """The rows sampled so far, in :data:`COLUMNS` order."""
         return list(self._rows)
+
+    def funnel_rows(self) -> list[tuple[float, str, str, int]]:
+        """Devices passing each funnel step, per sample and platform (:data:`FUNNEL_COLUMNS`)."""
+        return list(self._funnel)
+
+    def cause_rows(self) -> list[tuple[float, str, str, int]]:
+        """Registry tokens by why they would not reach their profile (:data:`CAUSE_COLUMNS`)."""
+        return list(self._causes)

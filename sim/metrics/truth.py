@@ -6,12 +6,14 @@ change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sim.platforms import PROVIDER_OF, Platform
 from sim.providers import TokenDeath
 from sim.registry import TokenRecord
+from sim.world.device import Device
 from sim.world.world import World
 
 
@@ -30,9 +32,22 @@ class StaleCause(StrEnum):
     ROTATED = "rotated"  # dead: the device has a newer token
     EXPIRED = "expired"  # dead: provider inactivity expiry
     REVOKED = "revoked"  # dead: web subscription deleted
-    APNS_PRE_410 = "apns_pre_410"  # zombie: in the provider's report lag after uninstall
+    PRE_REPORT = "uninstalled_not_reported"  # zombie: APNs pre-410 / FCM lag after uninstall
     SAFARI_REVOKED = "safari_revoked"  # zombie: revoked Safari subscription still answers 200
     PERMISSION_OFF = "permission_off"  # zombie: notifications off, not yet reported
+    OTHER_USER = "held_for_other_user"  # live, but the device's logged-in user is someone else
+
+
+#: The reachability funnel, device by device: each step keeps the devices that pass it.
+FUNNEL_STEPS = (
+    "installed",  # the app is installed
+    "launched",  # launched since (re)install
+    "permission",  # foreground permission on (granted or provisional)
+    "token_valid",  # the provider would deliver to the device's token
+    "registry_holds",  # the registry holds that token, as foreground
+    "right_profile",  # held for the profile logged in on the device
+    "subscribed",  # that profile is not unsubscribed: truly reachable on this device
+)
 
 
 _DEAD_CAUSE = {
@@ -61,10 +76,10 @@ def classify_token(
         death = service.death(record.token)
         if death is not None and death[0] is TokenDeath.PERMISSION_REVOKED:
             return TokenTruth.ZOMBIE, StaleCause.SAFARI_REVOKED
-        return TokenTruth.ZOMBIE, StaleCause.APNS_PRE_410
+        return TokenTruth.ZOMBIE, StaleCause.PRE_REPORT
     device = world.actions.installs.get(record.device)
     if device is None or not device.installed or device.token != record.token:
-        return TokenTruth.ZOMBIE, StaleCause.APNS_PRE_410
+        return TokenTruth.ZOMBIE, StaleCause.PRE_REPORT
     if record.foreground and not device.shows_notifications:
         return TokenTruth.ZOMBIE, StaleCause.PERMISSION_OFF
     return TokenTruth.LIVE, None
@@ -82,6 +97,7 @@ class Snapshot:
     dead: dict[Platform | None, int] = field(default_factory=dict)
     zombie: dict[Platform | None, int] = field(default_factory=dict)
     causes: dict[tuple[Platform | None, StaleCause], int] = field(default_factory=dict)
+    funnel: dict[tuple[Platform | None, str], int] = field(default_factory=dict)
 
 
 def _bump(counter: dict[Platform | None, int], platform: Platform, step: int = 1) -> None:
@@ -117,13 +133,24 @@ def snapshot(world: World, now: float) -> Snapshot:
         if cause is not None:
             for key in ((record.platform, cause), (None, cause)):
                 snap.causes[key] = snap.causes.get(key, 0) + 1
-        if verdict is TokenTruth.LIVE and registry.profile(record.profile).state.targetable:
+        if verdict is TokenTruth.LIVE:
             device = world.actions.installs[record.device]
-            if device.user == record.profile:
+            if device.user != record.profile:
+                for key in (
+                    (record.platform, StaleCause.OTHER_USER),
+                    (None, StaleCause.OTHER_USER),
+                ):
+                    snap.causes[key] = snap.causes.get(key, 0) + 1
+            elif registry.profile(record.profile).state.targetable:
                 truly[record.platform][record.profile] = None
                 truly[None][record.profile] = None
     unknown: dict[Platform | None, dict[str, None]] = {p: {} for p in (*Platform, None)}
+    funnel = snap.funnel
     for device in world.devices.values():
+        if device.installed:
+            for step in _funnel_steps(world, device, now):
+                for where in ((device.platform, step), (None, step)):
+                    funnel[where] = funnel.get(where, 0) + 1
         user = device.user
         if user is None or device.token is None or not device.shows_notifications:
             continue
@@ -141,3 +168,27 @@ def snapshot(world: World, now: float) -> Snapshot:
         for counter in (snap.tokens, snap.foreground_tokens, snap.dead, snap.zombie):
             counter.setdefault(key, 0)
     return snap
+
+
+def _funnel_steps(world: World, device: Device, now: float) -> Iterator[str]:
+    """The funnel steps an installed device passes, in order, stopping at the first it fails."""
+    yield "installed"
+    if not device.launched:
+        return
+    yield "launched"
+    if not device.permission.shows:
+        return
+    yield "permission"
+    token = device.token
+    if token is None or not world.providers[PROVIDER_OF[device.platform]].delivers(now, token):
+        return
+    yield "token_valid"
+    record = world.registry.token_for(device.install_id, world.actions.app)
+    if record is None or record.token != token or not record.foreground:
+        return
+    yield "registry_holds"
+    if record.profile != device.user:
+        return
+    yield "right_profile"
+    if world.registry.profile(record.profile).state.targetable:
+        yield "subscribed"

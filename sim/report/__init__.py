@@ -3,6 +3,7 @@
 from sim.report.markdown import render_report
 from sim.report.plots import (
     PLOT_FILES,
+    plot_funnel,
     plot_reachability,
     plot_send_outcomes,
     plot_stale_tokens,
@@ -12,6 +13,7 @@ from sim.report.plots import (
 
 __all__ = [
     "PLOT_FILES",
+    "plot_funnel",
     "plot_reachability",
     "plot_send_outcomes",
     "plot_stale_tokens",

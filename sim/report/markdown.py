@@ -6,6 +6,7 @@ that the same result always renders to the same text.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -298,7 +299,26 @@ def _table_notes(result: RunResult) -> str:
     )
 
 
+def _funnel_caption(result: RunResult) -> str:
+    funnel = result.funnel
+    rows = funnel[(funnel["platform"] == ALL) & (funnel["time"] == funnel["time"].max())]
+    counts = rows.set_index("step")["devices"]
+    if rows.empty or int(counts.get("installed", 0)) == 0:
+        return "No installed devices at the last sample."
+    steps = list(counts.index)
+    losses = [(int(counts[a]) - int(counts[b]), b) for a, b in itertools.pairwise(steps)]
+    lost, step = max(losses)
+    installed = int(counts["installed"])
+    return (
+        "Installed devices kept by each step, from installed to truly reachable; the biggest loss "
+        f'across platforms is at "{step.replace("_", " ")}" ({fmt_int(lost)} devices, '
+        f"{fmt_pct(lost, installed)} of {fmt_int(installed)} installed)."
+    )
+
+
 def _caption(result: RunResult, stem: str) -> str:
+    if stem == "funnel":
+        return _funnel_caption(result)
     if stem == "reachability":
         end = _end(result, ALL)
         if end is None:
@@ -351,6 +371,7 @@ def _caption(result: RunResult, stem: str) -> str:
 
 _PLOT_TITLES = {
     "reachability": "Believed vs truly reachable audience",
+    "funnel": "Reachability funnel",
     "stale_tokens": "Stale foreground tokens",
     "send_outcomes": "Campaign send outcomes",
     "uninstall_latency": "Uninstall → detection latency",

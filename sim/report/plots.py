@@ -53,7 +53,24 @@ OUTCOMES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 OPTIONAL_OUTCOMES = ("delivered in background", "flagged + gave up", "pending retry")
 
 #: file names written by :func:`write_plots`, in order
-PLOT_FILES = ("reachability.png", "stale_tokens.png", "send_outcomes.png", "uninstall_latency.png")
+PLOT_FILES = (
+    "reachability.png",
+    "funnel.png",
+    "stale_tokens.png",
+    "send_outcomes.png",
+    "uninstall_latency.png",
+)
+
+#: funnel steps and the words on their bars
+FUNNEL_LABELS = {
+    "installed": "app installed",
+    "launched": "launched since install",
+    "permission": "notifications allowed",
+    "token_valid": "provider token valid",
+    "registry_holds": "registry holds it (foreground)",
+    "right_profile": "held for the logged-in user",
+    "subscribed": "not unsubscribed = truly reachable",
+}
 
 DPI = 110
 #: below this many foreground tokens a platform's stale rate is drawn as a noisy (dotted) line
@@ -355,6 +372,38 @@ def plot_uninstall_latency(result: RunResult, title: str) -> Figure:
     return fig
 
 
+def plot_funnel(result: RunResult, title: str) -> Figure:
+    """The reachability funnel at the last sample: installed devices kept by each step."""
+    fig = _figure(13.5, 7.8)
+    _heading(fig, "Reachability funnel", title)
+    axes = fig.subplots(2, 2, sharey=True)
+    funnel = result.funnel
+    last = float(funnel["time"].max()) if len(funnel) else None
+    steps = list(FUNNEL_LABELS)
+    for ax, platform in zip(axes.flat, PLATFORMS, strict=True):
+        colour = PLATFORM_COLOURS[platform]
+        rows = funnel[(funnel["time"] == last) & (funnel["platform"] == platform)]
+        counts = rows.set_index("step")["devices"].reindex(steps, fill_value=0)
+        values = counts.to_numpy(dtype=np.float64)
+        top = values[0] if len(values) else 0.0
+        y = np.arange(len(steps))[::-1]
+        ax.barh(y, values, color=colour, alpha=0.85)
+        ax.set_yticks(y, [FUNNEL_LABELS[s] for s in steps], fontsize=9)
+        ax.tick_params(axis="y", labelleft=ax.get_subplotspec().is_first_col())
+        ax.set_xlabel("devices")
+        ax.grid(True, axis="x", color="#e5e5e5", linewidth=0.8)
+        ax.set_axisbelow(True)
+        day = f"day {last:g}" if last is not None else "no samples"
+        ax.set_title(f"{PLATFORM_LABELS[platform]} ({day})", color=colour, loc="left")
+        if top <= 0:
+            _note(ax, "no installed devices")
+            continue
+        for yi, value in zip(y, values, strict=True):
+            ax.text(value, yi, f" {value:,.0f} ({100 * value / top:.0f}%)", va="center", fontsize=8)
+        ax.set_xlim(0, top * 1.35)
+    return fig
+
+
 def _save(fig: Figure, path: Path) -> Path:
     fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
     fig.clear()
@@ -368,8 +417,9 @@ def write_plots(result: RunResult, directory: Path, scenario_name: str) -> list[
     title = f"{scenario_name} (seed {result.seed}, {days_phrase(result.days)})"
     painters: Sequence[tuple[str, Figure]] = (
         (PLOT_FILES[0], plot_reachability(result, title)),
-        (PLOT_FILES[1], plot_stale_tokens(result, title)),
-        (PLOT_FILES[2], plot_send_outcomes(result, title)),
-        (PLOT_FILES[3], plot_uninstall_latency(result, title)),
+        (PLOT_FILES[1], plot_funnel(result, title)),
+        (PLOT_FILES[2], plot_stale_tokens(result, title)),
+        (PLOT_FILES[3], plot_send_outcomes(result, title)),
+        (PLOT_FILES[4], plot_uninstall_latency(result, title)),
     )
     return [_save(fig, directory / name) for name, fig in painters]

@@ -21,6 +21,7 @@ from sim.metrics.timeseries import COLUMNS
 from sim.report import plots
 from sim.report.plots import (
     PLOT_FILES,
+    plot_funnel,
     plot_reachability,
     plot_send_outcomes,
     plot_stale_tokens,
@@ -36,6 +37,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 Plotter = Callable[[RunResult, str], Figure]
 PLOTTERS: list[Plotter] = [
     plot_reachability,
+    plot_funnel,
     plot_stale_tokens,
     plot_send_outcomes,
     plot_uninstall_latency,
@@ -257,7 +259,7 @@ def test_write_plots_is_byte_identical(result, tmp_path: Path):
 
 def test_write_plots_copes_with_an_empty_result(empty, tmp_path: Path):
     paths = write_plots(empty, tmp_path, SCENARIO)
-    assert len(paths) == 4
+    assert len(paths) == len(PLOT_FILES) == 5
     assert all(p.stat().st_size > 0 for p in paths)
 
 
@@ -270,3 +272,17 @@ def test_plots_do_not_import_pyplot():
         for name in [getattr(node, "module", None) or "", *(a.name for a in node.names)]
     ]
     assert not [name for name in imported if "pyplot" in name], imported
+
+
+def test_funnel_bars_are_the_last_sample_and_never_grow(result):
+    fig = plot_funnel(result, SCENARIO)
+    assert len(fig.axes) == 4
+    assert SCENARIO in fig.get_suptitle()
+    last = result.funnel[result.funnel["time"] == result.funnel["time"].max()]
+    for ax, platform in zip(fig.axes, ("all", "ios", "android", "web"), strict=True):
+        assert ax.get_xlabel() == "devices"
+        widths = [patch.get_width() for patch in ax.patches if isinstance(patch, Rectangle)]
+        expected = last[last["platform"] == platform]["devices"].tolist()
+        assert widths == expected
+        assert widths == sorted(widths, reverse=True)  # each step keeps a subset of the last
+        assert widths[0] > 0

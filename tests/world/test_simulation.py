@@ -173,3 +173,24 @@ def test_dead_tokens_match_the_closed_form(mu: float):
     half = stats.t.ppf(0.975, len(sample) - 1) * sample.std(ddof=1) / math.sqrt(len(sample))
     assert abs(sample.mean() - expected) <= half + 1e-9, (sample.mean(), half, expected)
     assert half < 0.2 * expected  # the interval is tight enough for the check to mean something
+
+
+def test_funnel_ends_at_the_devices_truly_reachable():
+    """Each funnel step keeps a subset of the previous one, and installed devices are counted."""
+    simulation = Simulation(SMALL, seed=4)
+    simulation.run(30)
+    world = simulation.world
+    result = simulation.result()
+    funnel = result.funnel
+    last = funnel[(funnel["time"] == 30) & (funnel["platform"] == "all")].set_index("step")
+    counts = last["devices"].tolist()
+    assert counts == sorted(counts, reverse=True)
+    assert last.loc["installed", "devices"] == sum(d.installed for d in world.devices.values())
+    # a device passing every step is truly reachable for its user, so the profiles on such devices
+    # are exactly the truly reachable audience (profiles can span several devices)
+    assert last.loc["subscribed", "devices"] >= result.final()["truly_reachable"]
+    causes = result.stale_causes
+    at_end = causes[(causes["time"] == 30) & (causes["platform"] == "all")].set_index("cause")
+    stale = at_end.drop(index="held_for_other_user")["tokens"].sum()
+    final = result.final()
+    assert stale == final["stale_dead"] + final["stale_zombie"]
