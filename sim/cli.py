@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sim import __version__
+from sim.experiment.arguments import add_commands, add_replication_options
 from sim.scenario import (
     ScenarioError,
     is_story,
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--events", action="store_true", help="also write the full event log")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+    add_replication_options(run)
 
     validate = command("validate", "check scenario and story files without running them")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -76,7 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
     story.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
     command("schema", "print the JSON Schema of scenario files (for editors)")
+    add_commands(commands)
     return parser
+
+
+def refuse_foreign_folder(out: Path, source: str) -> None:
+    """Refuse to replace a non-empty folder that is not a pushsim results folder."""
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / "summary.json").exists())
+    ):
+        raise ScenarioError(
+            source,
+            [
+                (
+                    "--out",
+                    f"{out} exists and is not a pushsim results folder (no summary.json); "
+                    "choose a new or empty folder",
+                )
+            ],
+        )
 
 
 def _format(value: Any) -> str:
@@ -86,17 +107,40 @@ def _format(value: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.output import write_run
-    from sim.runner import run_scenario
+    replications = args.replications
+    if replications is None:
+        replications = load_scenario(args.scenario, args.overrides).measurement.replications
+    if replications > 1:
+        from sim.experiment.commands import run_replications
 
-    scenario = load_scenario(args.scenario, args.overrides)
+        return run_replications(args)
     source = str(args.scenario)
     if args.seed is not None and args.seed < 0:
         raise ScenarioError(source, [("--seed", f"must be >= 0 (got {args.seed})")])
     if args.days is not None and not (math.isfinite(args.days) and args.days > 0):
         raise ScenarioError(source, [("--days", f"must be a finite number > 0 (got {args.days})")])
-    days = args.days if args.days is not None else scenario.measurement.days
+    # --seed and --days become part of the scenario, so its resolved copy and hash say what ran
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"measurement.seed={args.seed}")
+    if args.days is not None:
+        declared = load_scenario(args.scenario, overrides).measurement
+        overrides.append(f"measurement.days={float(args.days)!r}")
+        if declared.warm_up_days >= args.days:
+            overrides.append("measurement.warm_up_days=0.0")
+            print(
+                f"pushsim: the warm-up ({declared.warm_up_days:g} days) is not shorter than "
+                f"--days {args.days:g}; running without warm-up",
+                file=sys.stderr,
+            )
+    scenario = load_scenario(args.scenario, overrides)
+    days = scenario.measurement.days
     out = args.out if args.out is not None else Path("results") / scenario.scenario.name
+    refuse_foreign_folder(out, source)
+
+    from sim.output import write_run  # heavy imports (pandas, matplotlib) only once input is good
+    from sim.runner import run_scenario
+
     show = not args.quiet and sys.stderr.isatty()
     progress_bar: Any = None
     if show:
@@ -111,8 +155,6 @@ def _run(args: argparse.Namespace) -> int:
     try:
         result = run_scenario(
             scenario,
-            seed=args.seed,
-            days=args.days,
             event_log=args.events,
             progress=progress if show else None,
         )
@@ -168,12 +210,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command in ("sweep", "compare"):
+            from sim.experiment.commands import handle
+
+            return handle(args)
         if args.command == "validate":
             return _validate(args)
         if args.command == "story":
             return _story(args)
         if args.command == "schema":
-            print(json.dumps(json_schema(), indent=2, sort_keys=True))
+            try:
+                print(json.dumps(json_schema(), indent=2, sort_keys=True))
+                sys.stdout.flush()
+            except BrokenPipeError:  # `pushsim schema | head`
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the exit-time flush
             return 0
     except ScenarioError as error:
         print(str(error), file=sys.stderr)

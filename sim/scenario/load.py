@@ -51,9 +51,12 @@ def scenario_from_dict(raw: dict[str, Any], source: str, overrides: Sequence[str
     for assignment in overrides:
         apply_override(raw, assignment, source)
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as error:
         raise ScenarioError(source, problems(Scenario, error)) from None
+    if scenario.sweep is not None:
+        scenario.points(source)  # every swept value is checked when the file is read
+    return scenario
 
 
 def parse_scenario(

@@ -1,18 +1,33 @@
 """The scenario file schema: a world (population … policy), a name, and how to measure it.
 
 A scenario file is TOML with the sections of :class:`~sim.world.params.WorldParams` plus
-``[scenario]`` (name, description) and ``[measurement]`` (duration, sampling, warm-up, seed,
-replications). Every key has a default except ``scenario.name``; unknown keys are errors.
+``[scenario]`` (name, description), ``[measurement]`` (duration, sampling, warm-up, seed,
+replications) and an optional ``[sweep]`` (keys to vary across runs). Every key has a default
+except ``scenario.name``; unknown keys are errors.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import itertools
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from sim.scenario.errors import ScenarioError
+from sim.scenario.validation import allowed_keys, key_path, problems
 from sim.world.params import WorldParams
 
 
@@ -40,13 +55,77 @@ class Measurement(BaseModel):
     seed: int = Field(0, ge=0, description="base random seed")
     replications: int = Field(1, ge=1, description="independent runs of the scenario")
 
+    @field_validator("warm_up_days")
+    @classmethod
+    def _warm_up_inside(cls, warm_up: float, info: ValidationInfo) -> float:
+        days = info.data.get("days")
+        if days is not None and warm_up >= days:
+            raise ValueError(f"must be shorter than days ({days:g})")
+        return warm_up
+
+
+def _swept_key(path: str) -> str:
+    """Check that the sweep key ``path`` (``"policy.uninstall_tracking"``) names a scenario key."""
+    keys = path.split(".")
+    if not all(keys):
+        raise ValueError("expected a dotted key path such as policy.uninstall_tracking")
+    if keys[0] == "sweep":
+        raise ValueError("the sweep cannot vary its own keys")
+    for depth, key in enumerate(keys):
+        allowed = allowed_keys(Scenario, tuple(keys[:depth]))
+        if not allowed:
+            table = ".".join(keys[:depth])
+            raise ValueError(f"{table} is a value, not a table: it has no key {key!r}")
+        if key not in allowed:
+            where = ".".join(keys[:depth]) or "the top level"
+            raise ValueError(f"unknown key {key!r} in {where}; allowed keys: {', '.join(allowed)}")
+    return path
+
+
+class Sweep(BaseModel):
+    """Keys to vary across runs: every combination (grid) or lists taken side by side (zip).
+
+    ``values`` maps a quoted dotted key path to the list of values it takes, e.g.
+    ``"policy.uninstall_tracking" = [false, true]``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    mode: Literal["grid", "zip"] = Field(
+        "grid",
+        description="grid: every combination (full factorial); zip: the i-th value of every list",
+    )
+    values: dict[Annotated[str, AfterValidator(_swept_key)], list[Any]] = Field(
+        description='key path → values, e.g. "policy.uninstall_tracking" = [false, true]',
+    )
+
     @model_validator(mode="after")
-    def _warm_up_inside(self) -> Measurement:
-        if self.warm_up_days >= self.days:
-            raise ValueError(
-                f"warm_up_days ({self.warm_up_days:g}) must be shorter than days ({self.days:g})"
-            )
+    def _lists(self) -> Sweep:
+        if not self.values:
+            example = '"policy.uninstall_tracking" = [false, true]'
+            raise ValueError(f"values needs at least one key path, e.g. {example}")
+        empty = [path for path, listed in self.values.items() if not listed]
+        if empty:
+            raise ValueError(f"every key needs at least one value; empty: {', '.join(empty)}")
+        lengths = {path: len(listed) for path, listed in self.values.items()}
+        if self.mode == "zip" and len(set(lengths.values())) > 1:
+            given = ", ".join(f"{path}: {n}" for path, n in lengths.items())
+            raise ValueError(f"zip mode needs lists of equal length, got {given}")
         return self
+
+    def points(self) -> list[dict[str, Any]]:
+        """The swept values of every run point, in order (the first key varies slowest)."""
+        paths = list(self.values)
+        lists = [self.values[path] for path in paths]
+        rows = itertools.product(*lists) if self.mode == "grid" else zip(*lists, strict=True)
+        return [dict(zip(paths, row, strict=True)) for row in rows]
+
+
+def _set_path(document: dict[str, Any], path: str, value: Any) -> None:
+    *tables, last = path.split(".")
+    for key in tables:
+        document = document.setdefault(key, {})
+    document[last] = copy.deepcopy(value)
 
 
 class Scenario(WorldParams):
@@ -54,12 +133,58 @@ class Scenario(WorldParams):
 
     scenario: ScenarioMeta
     measurement: Measurement = Field(default_factory=Measurement)
+    sweep: Sweep | None = Field(None, description="keys to vary across runs (pushsim sweep)")
 
     def world(self) -> WorldParams:
         """The world parameters alone."""
         return WorldParams.model_validate(
-            self.model_dump(exclude={"scenario", "measurement"}), strict=False
+            self.model_dump(exclude={"scenario", "measurement", "sweep"}), strict=False
         )
+
+    def with_values(self, values: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
+        """A copy of the scenario without its sweep, with the keys of ``values`` (path → value) set.
+
+        A value the schema refuses raises :class:`ScenarioError` naming ``source``, the key path
+        ``sweep.values."policy.x"`` and what is allowed there.
+        """
+        document = self.model_dump(mode="json", exclude={"sweep"})
+        for path, value in values.items():
+            _set_path(document, path, value)
+        try:
+            return Scenario.model_validate(document)
+        except ValidationError as error:
+            found: list[tuple[str, str]] = []
+            for where, message in problems(Scenario, error):
+                swept = [p for p in values if where == p or where.startswith((f"{p}.", f"{p}["))]
+                if not swept:
+                    point = ", ".join(f"{p} = {v!r}" for p, v in values.items())
+                    found.append(("sweep.values", f"with {point}: {where}: {message}"))
+                    continue
+                inner = where[len(swept[0]) :].lstrip(".")
+                label = key_path(("sweep", "values", swept[0]))
+                found.append((label, f"{inner}: {message}" if inner else message))
+            raise ScenarioError(source, found) from None
+
+    def points(self, source: str = "<scenario>") -> list[tuple[dict[str, Any], Scenario]]:
+        """Each run point of the sweep: (swept values, scenario); one point without a sweep.
+
+        Every point is validated: a bad swept value raises one :class:`ScenarioError` listing
+        each problem once.
+        """
+        if self.sweep is None:
+            return [({}, self.with_values({}, source))]
+        out: list[tuple[dict[str, Any], Scenario]] = []
+        found: list[tuple[str, str]] = []
+        for values in self.sweep.points():
+            try:
+                out.append((values, self.with_values(values, source)))
+            except ScenarioError as error:
+                found += [p for p in error.problems if p not in found]
+        if found:
+            order = [key_path(("sweep", "values", path)) for path in self.sweep.values]
+            found.sort(key=lambda p: order.index(p[0]) if p[0] in order else len(order))
+            raise ScenarioError(source, found)
+        return out
 
     def resolved(self) -> dict[str, Any]:
         """Every key with its value, defaults included (what the run really used)."""

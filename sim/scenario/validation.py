@@ -6,6 +6,8 @@ Shared by scenario files and story files: every problem is reported with the fil
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 import types
 from pathlib import Path
@@ -16,12 +18,22 @@ from pydantic_core import ErrorDetails
 
 from sim.scenario.errors import ScenarioError
 
+#: a TOML bare key; other keys are written quoted in key paths
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
 
 def key_path(loc: tuple[int | str, ...]) -> str:
-    """``("steps", 3, "do")`` → ``"steps[3].do"``."""
+    """``("steps", 3, "do")`` → ``"steps[3].do"``; a key that is not bare TOML is quoted.
+
+    ``("sweep", "values", "policy.x")`` → ``sweep.values."policy.x"``.
+    """
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        key = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+        text += f".{key}" if text else key
     return text
 
 

@@ -11,14 +11,23 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from sim.registry.policy import RegistryPolicy
 
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Days = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Window = Annotated[tuple[Days, Days], Field(strict=False)]
+Window = Annotated[
+    tuple[Days, Days], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)
+]
 DeviceKindName = Literal["ios", "android_legacy", "android_13", "web"]
 #: default device mix (modelling choice)
 DEFAULT_MIX: dict[DeviceKindName, float] = {

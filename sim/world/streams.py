@@ -20,7 +20,8 @@ STREAM_NAMES = (
     "permission",  # prompt answers and OS-settings toggles
     "lifecycle",  # uninstalls, reinstalls, updates, restores, OS reinstalls, rotations
     "users",  # logins, logouts, user switches on shared devices
-    "provider",  # provider-side draws: APNs/FCM report lag, transient errors
+    "lag",  # provider report lag after an uninstall (APNs/FCM)
+    "provider",  # provider answers: transient errors per send
     "retry",  # back-off jitter
 )
 

@@ -74,7 +74,7 @@ class World:
             providers=self.providers,
             signals=self.signals,
             ios_provisional=self.params.permission.ios_strategy == "provisional",
-            lag_rng=self.streams["provider"] if random else None,
+            lag_rng=self.streams["lag"] if random else None,
         )
         self.sender = Sender(
             self.env,

@@ -1,0 +1,387 @@
+"""Command-line experiments: ``pushsim sweep``, ``pushsim compare``, ``run --replications``.
+
+:func:`add_commands` adds the ``sweep`` and ``compare`` subcommands to ``pushsim``'s subparsers,
+:func:`add_replication_options` adds ``--replications``, ``--workers`` and ``--dask`` to its
+``run`` command, and :func:`run_replications` handles ``pushsim run SCENARIO --replications R``.
+Handlers return exit codes (0 ok, 2 bad input, 130 interrupted); a :class:`ScenarioError`
+propagates to the caller, which prints it and exits 2. :func:`main` runs the two subcommands on
+their own (``python -m sim.experiment``).
+
+On the command line experiments use every core by default (``--workers``); from Python they run
+serially unless asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sim import __version__
+from sim.experiment.api import ExperimentResult, run_experiment
+from sim.experiment.arguments import add_commands
+from sim.experiment.comparison import HEADLINE, Comparison, paired_figures
+from sim.experiment.execute import NO_DASK, MissingDaskError, available_cores
+from sim.experiment.plan import Plan, Run, plan_comparison, plan_replications, plan_sweep
+from sim.experiment.store import COMPARISON, ForeignFolderError, Store, write_atomic
+from sim.scenario.errors import ScenarioError
+from sim.scenario.load import load_scenario
+
+
+def _number(value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value)}"
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.4g}"
+
+
+def _interval(low: float, high: float) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "n/a (needs 2 replications)"
+    return f"[{_number(low)}, {_number(high)}]"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        ("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip()
+        for row in rows
+    ]
+
+
+def _summary_lines(result: ExperimentResult, figures: Sequence[str] | None = None) -> list[str]:
+    summary = result.summary
+    names = list(dict.fromkeys(summary["figure"]))
+    shown = [n for n in names if figures is None or n in figures]
+    lines = []
+    if len(result.plan.points) == 1:
+        rows = [["figure", "mean", "95 % CI", "n"]]
+        for _, row in summary[summary["figure"].isin(shown)].iterrows():
+            rows.append(
+                [
+                    row["figure"],
+                    _number(row["mean"]),
+                    _interval(row["ci_low"], row["ci_high"]),
+                    str(row["n"]),
+                ]
+            )
+        return _table(rows)
+    for name in shown:
+        lines.append(f"{name}  (mean, 95 % CI)")
+        rows = []
+        for point in result.plan.points:
+            row = summary[(summary["point"] == point.label) & (summary["figure"] == name)].iloc[0]
+            rows.append(
+                [
+                    point.label,
+                    point.describe_values() or point.scenario.scenario.name,
+                    _number(row["mean"]),
+                    _interval(row["ci_low"], row["ci_high"]),
+                ]
+            )
+        lines += _table(rows)
+    return lines
+
+
+def comparison_lines(plan: Plan, figures: Any) -> list[str]:
+    """The comparison table: A, B, B − A, paired CI, Welch CI, width ratio."""
+    a, b = plan.points
+    rows = [["figure", "A", "B", "B − A", "paired 95 % CI", "Welch 95 % CI", "paired/Welch width"]]
+    for _, row in figures[figures["figure"].isin(HEADLINE)].iterrows():
+        ratio = row["width_ratio"]
+        if not math.isfinite(ratio):
+            narrower = "n/a"
+        elif ratio == 0:
+            narrower = "0 (every pair equal)"
+        elif ratio > 1:
+            narrower = f"{ratio:.2f} (pairing did not help)"
+        else:
+            narrower = f"{ratio:.2f} ({1 / ratio:.1f}× narrower)"
+        rows.append(
+            [
+                row["figure"],
+                _number(row["mean_a"]),
+                _number(row["mean_b"]),
+                _number(row["difference"]),
+                _interval(row["paired_low"], row["paired_high"]),
+                _interval(row["welch_low"], row["welch_high"]),
+                narrower,
+            ]
+        )
+    return [
+        f"A: {a.label} {a.scenario.scenario.name} {a.describe_values()}".rstrip(),
+        f"B: {b.label} {b.scenario.scenario.name} {b.describe_values()}".rstrip(),
+        f"B − A over {plan.replications} paired replications (common random numbers: "
+        f"{'yes' if plan.common_random_numbers else 'no'})",
+        *_table(rows),
+    ]
+
+
+# ---------------------------------------------------------------- running
+
+
+def _workers(args: argparse.Namespace) -> int:
+    workers: int | None = getattr(args, "workers", None)
+    return workers if workers is not None else available_cores()
+
+
+def _execute(
+    args: argparse.Namespace, plan: Plan, out: Path, source: str, *, listing: bool = True
+) -> ExperimentResult | int:
+    """Run ``plan`` into ``out`` with the options of ``args``; an exit code on failure."""
+    quiet = bool(getattr(args, "quiet", False))
+    resume = bool(getattr(args, "resume", False))
+    dask: str | None = getattr(args, "dask", None)
+    workers = _workers(args)
+    try:
+        Store(out).check()
+    except ForeignFolderError as error:
+        raise ScenarioError(source, [("--out", str(error))]) from None
+    if dask is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            print(f"pushsim: {NO_DASK}", file=sys.stderr)
+            return 2
+    if listing and not quiet:
+        print("\n".join(plan.listing()))
+    if getattr(args, "dry_run", False):
+        return 0
+    bar: Any = None
+    show_bar = not quiet and sys.stderr.isatty()
+
+    def on_start(todo: Sequence[Run]) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        used = min(workers, len(todo) or 1)
+        where = f"Dask at {dask}" if dask is not None else f"{used} worker{'s' if used > 1 else ''}"
+        kept = len(plan.runs) - len(todo)
+        note = f", {kept} already done (--resume)" if kept else ""
+        print(f"running {len(todo)} runs on {where}{note} → {out}/", file=sys.stderr)
+        if show_bar:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(todo), unit="run", desc=plan.name, leave=False)
+
+    def on_run(run: Run, done: int, total: int) -> None:
+        if bar is not None:
+            bar.update(1)
+        elif not quiet:
+            print(f"  [{done}/{total}] {run.run_id} saved", file=sys.stderr)
+
+    if not resume and not quiet and (out / "runs").is_dir():
+        earlier = len(list((out / "runs").glob("*.parquet")))
+        if earlier:
+            print(
+                f"starting afresh: {earlier} earlier run files in {out}/runs are replaced "
+                "(--resume keeps them)",
+                file=sys.stderr,
+            )
+    try:
+        return run_experiment(
+            plan,
+            out,
+            workers=workers,
+            dask=dask,
+            resume=resume,
+            on_start=on_start,
+            on_run=on_run,
+        )
+    except MissingDaskError:
+        print(f"pushsim: {NO_DASK}", file=sys.stderr)
+        return 2
+    except (OSError, TimeoutError) as error:
+        if dask is None:
+            raise
+        print(f"pushsim: cannot use the Dask cluster at {dask}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            f"pushsim: interrupted; finished runs are kept in {out}/runs — "
+            "run the same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _footer(out: Path, extra: str = "") -> str:
+    return (
+        f"results: {out}/results.parquet (long table), {out}/summary.csv, "
+        f"{out}/experiment.json{extra}"
+    )
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """``pushsim sweep SCENARIO``: list the runs, run them, print the headline figures."""
+    scenario = load_scenario(args.scenario, args.overrides)
+    if scenario.sweep is None:
+        raise ScenarioError(
+            str(args.scenario),
+            [
+                (
+                    "sweep",
+                    'missing: declare [sweep.values] such as "policy.uninstall_tracking" = '
+                    "[false, true] (or use pushsim run --replications R)",
+                )
+            ],
+        )
+    plan = plan_sweep(
+        scenario,
+        args.replications,
+        common_random_numbers=not args.independent_seeds,
+        source=str(args.scenario),
+    )
+    out = args.out if args.out is not None else Path("results") / f"{plan.name}-sweep"
+    result = _execute(args, plan, out, str(args.scenario))
+    if isinstance(result, int):
+        return result
+    if not args.quiet:
+        print(f"pushsim {__version__} — {_warm_up_note(plan)}")
+        print("\n".join(_summary_lines(result, HEADLINE)))
+    print(_footer(out))
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """``pushsim compare A B``: both on the same seeds; B − A with paired and Welch CIs."""
+    a = load_scenario(args.a, args.overrides)
+    b = load_scenario(args.b, args.overrides) if args.b is not None else None
+    sources = (str(args.a), str(args.b) if args.b is not None else str(args.a))
+    plan = plan_comparison(
+        a,
+        b,
+        args.replications,
+        common_random_numbers=not args.independent_seeds,
+        sources=sources,
+    )
+    notes = _comparison_notes(plan)
+    out = args.out if args.out is not None else Path("results") / plan.name
+    if not args.quiet:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    result = _execute(args, plan, out, sources[0])
+    if isinstance(result, int):
+        return result
+    figures = paired_figures(result)
+    write_atomic(out / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
+    if not args.quiet:
+        print(f"pushsim {__version__} — {_warm_up_note(plan)}")
+        print("\n".join(comparison_lines(plan, Comparison(result, figures).figures)))
+    print(_footer(out, f", {out}/{COMPARISON}"))
+    return 0
+
+
+def _comparison_notes(plan: Plan) -> list[str]:
+    a, b = (point.scenario.measurement for point in plan.points)
+    notes = []
+    if a.days != b.days:
+        notes.append(f"A runs {a.days:g} days and B {b.days:g}: totals are not comparable")
+    if a.warm_up_days != b.warm_up_days:
+        notes.append(f"warm-ups differ (A {a.warm_up_days:g} days, B {b.warm_up_days:g})")
+    return notes
+
+
+def _warm_up_note(plan: Plan) -> str:
+    warm = sorted({point.scenario.measurement.warm_up_days for point in plan.points})
+    days = sorted({point.scenario.measurement.days for point in plan.points})
+    text = f"{plan.name}: {plan.replications} replication{'s' if plan.replications != 1 else ''}"
+    text += f", {'/'.join(f'{d:g}' for d in days)} days"
+    if any(warm):
+        text += f", first {'/'.join(f'{w:g}' for w in warm)} days (warm-up) excluded"
+    return text
+
+
+def run_replications(args: argparse.Namespace) -> int:
+    """``pushsim run SCENARIO --replications R``: mean and 95 % CI per figure, experiment folder."""
+    source = str(args.scenario)
+    overrides = list(getattr(args, "overrides", []) or [])
+    seed = getattr(args, "seed", None)
+    days = getattr(args, "days", None)
+    if seed is not None:
+        if seed < 0:
+            raise ScenarioError(source, [("--seed", f"must be >= 0 (got {seed})")])
+        overrides.append(f"measurement.seed={seed}")
+    if days is not None:
+        if not (math.isfinite(days) and days > 0):
+            raise ScenarioError(source, [("--days", f"must be a finite number > 0 (got {days})")])
+        declared = load_scenario(args.scenario, overrides).measurement
+        overrides.append(f"measurement.days={float(days)!r}")
+        if declared.warm_up_days >= days:  # as pushsim run does
+            overrides.append("measurement.warm_up_days=0.0")
+            print(
+                f"pushsim: the warm-up ({declared.warm_up_days:g} days) is not shorter than "
+                f"--days {days:g}; running without warm-up",
+                file=sys.stderr,
+            )
+    if getattr(args, "events", False):
+        print(
+            "pushsim: --events writes the event log of a single run; leave it out with "
+            "--replications",
+            file=sys.stderr,
+        )
+        return 2
+    scenario = load_scenario(args.scenario, overrides)
+    plan = plan_replications(scenario, getattr(args, "replications", None), source=source)
+    out = args.out if getattr(args, "out", None) is not None else None
+    out = out or Path("results") / f"{plan.name}-replications"
+    quiet = bool(getattr(args, "quiet", False))
+    result = _execute(args, plan, out, source, listing=False)
+    if isinstance(result, int):
+        return result
+    if not quiet:
+        point = plan.points[0]
+        print(
+            f"pushsim {__version__} — {_warm_up_note(plan)} "
+            f"(hash {point.scenario_hash}, base seed {point.scenario.measurement.seed})"
+        )
+        print("\n".join(_summary_lines(result)))
+    print(_footer(out))
+    return 0
+
+
+# ---------------------------------------------------------------- standalone
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """A parser of the ``sweep`` and ``compare`` commands alone (``python -m sim.experiment``)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.experiment",
+        description="pushsim experiments: sweeps and paired comparisons.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_commands(commands)
+    return parser
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the experiment command ``args`` names (``sweep`` or ``compare``)."""
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "sweep": sweep_command,
+        "compare": compare_command,
+    }
+    return handlers[args.experiment_command](args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sweep`` or ``compare``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "experiment_command", None) is None:
+        parser.print_help(sys.stdout)
+        return 0
+    try:
+        return handle(args)
+    except ScenarioError as error:
+        print(str(error), file=sys.stderr)
+        return 2

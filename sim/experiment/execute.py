@@ -1,0 +1,205 @@
+"""Running the runs of a plan: in this process, in a local process pool, or on a Dask cluster.
+
+The work of one run is :func:`run_rows`, a top-level function of a picklable :class:`Run` (the
+point's resolved scenario as a dict, and the seed): it rebuilds and validates the scenario,
+simulates it and returns the run's rows. Every executor yields (run, rows) as runs finish, in
+whatever order; the caller saves each one, so the results never depend on the executor, the
+worker count or the finishing order.
+
+- :class:`SerialExecutor`: one run after another, here (the default from Python and notebooks);
+- :class:`ProcessExecutor`: ``concurrent.futures.ProcessPoolExecutor`` with the ``forkserver``
+  start method (``spawn`` where there is none): workers never inherit the caller's state;
+- :class:`DaskExecutor`: a Dask ``distributed`` cluster at an address, or ``"local"`` for a
+  ``LocalCluster`` of worker processes (the ``pushsim[distributed]`` extra). Remote workers need
+  pushsim installed; results come back to the caller, which alone writes files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+
+from sim.experiment.plan import Run
+from sim.experiment.table import long_table
+from sim.metrics.results import RunResult
+from sim.runner import run_scenario
+from sim.scenario.schema import Scenario
+
+#: the exit message when Dask is asked for but not installed
+NO_DASK = "--dask needs Dask distributed: pip install 'pushsim[distributed]'"
+
+
+class MissingDaskError(ImportError):
+    """Dask distributed is not installed (install the ``pushsim[distributed]`` extra)."""
+
+    def __init__(self) -> None:
+        super().__init__(NO_DASK)
+
+
+def simulate(document: dict[str, Any], seed: int) -> RunResult:
+    """Validate the resolved scenario ``document`` and run it once with ``seed``."""
+    return run_scenario(Scenario.model_validate(document), seed=seed)
+
+
+def run_rows(run: Run) -> pd.DataFrame:
+    """The worker function: simulate ``run`` and return its rows of the long table."""
+    return long_table(simulate(run.document, run.seed), run)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class Executor(ABC):
+    """Runs runs; use as a context manager so workers are shut down."""
+
+    #: how the runs are executed, for messages
+    description = "executor"
+
+    @abstractmethod
+    def results(self, runs: Sequence[Run]) -> Iterator[tuple[Run, pd.DataFrame]]:
+        """Yield (run, rows) for every run of ``runs``, as they finish."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the workers."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """One run after another in this process."""
+
+    description = "serial, in this process"
+
+    def __init__(self, work: Callable[[Run], pd.DataFrame] = run_rows) -> None:
+        self.work = work
+
+    def results(self, runs: Sequence[Run]) -> Iterator[tuple[Run, pd.DataFrame]]:
+        """Yield (run, rows) for each run, in order."""
+        for run in runs:
+            yield run, self.work(run)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Forkserver (workers forked from a clean server that has imported pushsim once), or spawn."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # takes effect when the server starts: workers then start without re-importing pushsim
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+class ProcessExecutor(Executor):
+    """A local pool of ``workers`` processes (forkserver or spawn)."""
+
+    def __init__(self, workers: int, work: Callable[[Run], pd.DataFrame] = run_rows) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+        self.work = work
+        self.description = f"{workers} worker processes"
+        self._pool: ProcessPoolExecutor | None = None
+
+    def results(self, runs: Sequence[Run]) -> Iterator[tuple[Run, pd.DataFrame]]:
+        """Yield (run, rows) as the pool finishes runs."""
+        self._pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, max(1, len(runs))), mp_context=_context()
+        )
+        pending: dict[Future[pd.DataFrame], Run] = {
+            self._pool.submit(self.work, run): run for run in runs
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: pending[f].run_id):
+                run = pending.pop(future)
+                yield run, future.result()
+
+    def close(self) -> None:
+        """Cancel what has not started and shut the pool down."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor(Executor):
+    """A Dask distributed cluster: ``address`` of a scheduler, or ``"local"``."""
+
+    def __init__(
+        self, address: str, workers: int, work: Callable[[Run], pd.DataFrame] = run_rows
+    ) -> None:
+        try:
+            distributed: Any = importlib.import_module("distributed")
+        except ImportError:
+            raise MissingDaskError() from None
+        self.work = work
+        self._cluster: Any = None
+        self._pending: dict[Any, tuple[Any, Run]] = {}
+        if address == "local":
+            self._cluster = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,  # logging.ERROR
+            )
+            self._client = distributed.Client(self._cluster)
+            self.description = f"Dask LocalCluster of {workers} worker processes"
+        else:
+            self._client = distributed.Client(address, timeout="10s")
+            self.description = f"Dask cluster at {address}"
+        self._as_completed = distributed.as_completed
+
+    def results(self, runs: Sequence[Run]) -> Iterator[tuple[Run, pd.DataFrame]]:
+        """Yield (run, rows) as the cluster finishes runs."""
+        self._pending = {}
+        for run in runs:
+            future = self._client.submit(self.work, run, pure=False)
+            self._pending[future.key] = (future, run)
+        futures = [future for future, _ in self._pending.values()]
+        for future in self._as_completed(futures):
+            _, run = self._pending.pop(future.key)
+            yield run, future.result()
+
+    def close(self) -> None:
+        """Cancel unfinished runs; close the client, and the local cluster if started here."""
+        if self._pending:
+            self._client.cancel([future for future, _ in self._pending.values()])
+            self._pending = {}
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(workers: int = 1, dask: str | None = None) -> Executor:
+    """Serial for one worker, a process pool for more, or Dask when ``dask`` is given."""
+    if dask is not None:
+        return DaskExecutor(dask, workers)
+    if workers <= 1:
+        return SerialExecutor()
+    return ProcessExecutor(workers)

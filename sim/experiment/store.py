@@ -1,0 +1,147 @@
+"""An experiment's folder: each run saved as it finishes, resumed runs skipped, the final tables.
+
+Layout of ``DIR``::
+
+    experiment.json      the plan: points, runs, seeds, resolved scenarios (written first)
+    runs/<run_id>.parquet one run's rows of the long table, written when the run finishes
+    results.parquet      every run's rows, sorted by run id (written last)
+    summary.csv          per point and figure: mean, 95 % CI low / high, n
+    comparison.csv       (compare only) per figure: B − A, paired and Welch CIs, width ratio
+
+An existing folder is used only if it is empty or already an experiment folder (it has
+``experiment.json``): nothing else is ever deleted or overwritten. Every file is written to a
+temporary file in the same folder and renamed into place
+(``os.replace``), so a killed experiment leaves only whole run files. ``--resume`` keeps a run file
+whose scenario hash and seed match the plan's run, and recomputes the others.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from sim.experiment.plan import Plan, Run
+
+RUNS = "runs"
+RESULTS = "results.parquet"
+SUMMARY = "summary.csv"
+COMPARISON = "comparison.csv"
+PLAN = "experiment.json"
+#: written at the end of an experiment (removed at the start of the next one in the folder)
+FINAL = (RESULTS, SUMMARY, COMPARISON)
+
+
+class ForeignFolderError(ValueError):
+    """The folder holds something other than a pushsim experiment: it is left alone."""
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file renamed into place."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as Parquet (no index)."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+class Store:
+    """The folder of one experiment."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        self.runs = self.directory / RUNS
+
+    def check(self) -> None:
+        """Refuse a folder that exists and is neither empty nor an experiment folder."""
+        path = self.directory
+        if not path.exists():
+            return
+        if not path.is_dir() or (any(path.iterdir()) and not (path / PLAN).is_file()):
+            raise ForeignFolderError(
+                f"{path} exists and is not a pushsim experiment folder (no {PLAN}); "
+                "choose a new or empty folder"
+            )
+
+    def run_file(self, run: Run) -> Path:
+        """Where run ``run`` is saved."""
+        return self.runs / f"{run.run_id}.parquet"
+
+    def is_done(self, run: Run) -> bool:
+        """True when ``run``'s file exists, reads, and holds this run (same hash and seed)."""
+        path = self.run_file(run)
+        if not path.is_file():
+            return False
+        try:
+            table = pq.read_table(path, columns=["run_id", "scenario_hash", "seed"])
+        except Exception:  # a file that does not read as Parquet is recomputed
+            return False
+        if table.num_rows == 0:
+            return False
+        expected = {"run_id": run.run_id, "scenario_hash": run.scenario_hash, "seed": run.seed}
+        return all(set(table.column(c).to_pylist()) == {v} for c, v in expected.items())
+
+    def earlier_runs(self) -> list[Path]:
+        """Run files already in the folder."""
+        return sorted(self.runs.glob("*.parquet")) if self.runs.is_dir() else []
+
+    def prepare(self, plan: Plan, *, resume: bool) -> list[Run]:
+        """Set the folder up for ``plan``; return the runs still to do.
+
+        Without ``resume`` the folder starts afresh (earlier run files removed); with it, runs
+        already saved are kept. The final tables of an earlier experiment are removed either way,
+        and ``experiment.json`` is written. A folder that holds something else is refused
+        (:class:`ForeignFolderError`) before anything is changed.
+        """
+        self.check()
+        self.runs.mkdir(parents=True, exist_ok=True)
+        for leftover in self.runs.glob(".*.tmp"):  # from a killed experiment
+            leftover.unlink(missing_ok=True)
+        for name in FINAL:
+            (self.directory / name).unlink(missing_ok=True)
+        if not resume:
+            for path in self.earlier_runs():
+                path.unlink()
+        text = json.dumps(plan.describe(), indent=2, sort_keys=True) + "\n"
+        write_atomic(self.directory / PLAN, text.encode("utf-8"))
+        return [run for run in plan.runs if not (resume and self.is_done(run))]
+
+    def save(self, run: Run, rows: pd.DataFrame) -> Path:
+        """Save one finished run's rows."""
+        path = self.run_file(run)
+        write_atomic(path, parquet_bytes(rows))
+        return path
+
+    def load(self, plan: Plan) -> pd.DataFrame:
+        """Every run of ``plan`` from its file, in run-id order."""
+        missing = [run.run_id for run in plan.runs if not self.run_file(run).is_file()]
+        if missing:
+            raise FileNotFoundError(f"runs not finished: {', '.join(missing)}")
+        ordered = sorted(plan.runs, key=lambda run: run.run_id)
+        frames = [pd.read_parquet(self.run_file(run)) for run in ordered]
+        return pd.concat(frames, ignore_index=True)
+
+    def finish(self, plan: Plan, table: pd.DataFrame, summary: pd.DataFrame) -> None:
+        """Write the final tables; remove run files that are not part of ``plan``."""
+        wanted = {self.run_file(run) for run in plan.runs}
+        for path in self.earlier_runs():
+            if path not in wanted:
+                path.unlink()
+        write_atomic(self.directory / RESULTS, parquet_bytes(table))
+        write_atomic(self.directory / SUMMARY, summary.to_csv(index=False).encode("utf-8"))
