@@ -1,0 +1,16 @@
+"""Speed work must not change results: the pinned run's tables hash to the same value.
+
+If a change is *meant* to change results (a model change, not an optimisation), print the new
+value with ``python -m tests.perf.fingerprint`` and update :data:`PINNED` in the same commit,
+saying why in the commit message.
+"""
+
+from __future__ import annotations
+
+from tests.perf.fingerprint import fingerprint
+
+PINNED = "109b1cd7d52a56ddd62b4e600d0aa21a2315d47faf018f229080b758cc7b74fc"
+
+
+def test_the_pinned_run_gives_the_same_results():
+    assert fingerprint() == PINNED
