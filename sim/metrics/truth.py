@@ -6,12 +6,12 @@ change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sim.platforms import PROVIDER_OF, Platform
-from sim.providers import TokenDeath
+from sim.providers import PushService, TokenDeath
 from sim.registry import TokenRecord
 from sim.world.device import Device
 from sim.world.world import World
@@ -63,26 +63,33 @@ _DEAD_CAUSE = {
 }
 
 
-def classify_token(
-    world: World, record: TokenRecord, now: float
+def _classify(
+    service: PushService, installs: dict[str, Device], record: TokenRecord, now: float
 ) -> tuple[TokenTruth, StaleCause | None]:
-    """Whether a send to ``record`` now would be rejected, silently dropped, or shown."""
-    service = world.providers[PROVIDER_OF[record.platform]]
-    if not service.accepts(now, record.token):
+    status = service.status(now, record.token)
+    if status == PushService.REJECTS:
         death = service.death(record.token)
         cause = _DEAD_CAUSE[death[0]] if death is not None else StaleCause.REVOKED
         return TokenTruth.DEAD, cause
-    if not service.delivers(now, record.token):
+    if status == PushService.ACCEPTS_ONLY:
         death = service.death(record.token)
         if death is not None and death[0] is TokenDeath.PERMISSION_REVOKED:
             return TokenTruth.ZOMBIE, StaleCause.SAFARI_REVOKED
         return TokenTruth.ZOMBIE, StaleCause.PRE_REPORT
-    device = world.actions.installs.get(record.device)
+    device = installs.get(record.device)
     if device is None or not device.installed or device.token != record.token:
         return TokenTruth.ZOMBIE, StaleCause.PRE_REPORT
     if record.foreground and not device.shows_notifications:
         return TokenTruth.ZOMBIE, StaleCause.PERMISSION_OFF
     return TokenTruth.LIVE, None
+
+
+def classify_token(
+    world: World, record: TokenRecord, now: float
+) -> tuple[TokenTruth, StaleCause | None]:
+    """Whether a send to ``record`` now would be rejected, silently dropped, or shown."""
+    service = world.providers[PROVIDER_OF[record.platform]]
+    return _classify(service, world.actions.installs, record, now)
 
 
 @dataclass(slots=True)
@@ -100,11 +107,6 @@ class Snapshot:
     funnel: dict[tuple[Platform | None, str], int] = field(default_factory=dict)
 
 
-def _bump(counter: dict[Platform | None, int], platform: Platform, step: int = 1) -> None:
-    counter[platform] = counter.get(platform, 0) + step
-    counter[None] = counter.get(None, 0) + step
-
-
 def snapshot(world: World, now: float) -> Snapshot:
     """Believed vs truly reachable audience, tokens held and stale tokens, by platform.
 
@@ -112,83 +114,109 @@ def snapshot(world: World, now: float) -> Snapshot:
     a send now would be shown on a device where they are the logged-in user (DESIGN §5).
     *Unknown*: people who would see a push on a device they are logged in to, but whom the registry
     cannot reach there (token not held, or held for someone else).
+
+    One pass over the registry's tokens and one over the devices; this runs at every sample, so
+    it avoids per-item function calls where it can.
     """
     registry = world.registry
     app = world.actions.app
+    installs = world.actions.installs
+    services = {p: world.providers[PROVIDER_OF[p]] for p in Platform}
+    platforms: tuple[Platform | None, ...] = (*Platform, None)
     snap = Snapshot()
     for platform in Platform:
         snap.believed[platform] = registry.audience_size(app, platform=platform)
     snap.believed[None] = registry.audience_size(app)
-    truly: dict[Platform | None, dict[str, None]] = {p: {} for p in (*Platform, None)}
+
+    tokens = dict.fromkeys(Platform, 0)
+    foreground = dict.fromkeys(Platform, 0)
+    dead = dict.fromkeys(Platform, 0)
+    zombie = dict.fromkeys(Platform, 0)
+    causes: dict[tuple[Platform, StaleCause], int] = {}
+    truly: dict[Platform | None, dict[str, None]] = {p: {} for p in platforms}
+    targetable = registry.is_targetable
+    live, is_dead = TokenTruth.LIVE, TokenTruth.DEAD
     for record in registry.tokens():
-        _bump(snap.tokens, record.platform)
+        platform = record.platform
+        tokens[platform] += 1
         if not record.foreground:
             continue
-        _bump(snap.foreground_tokens, record.platform)
-        verdict, cause = classify_token(world, record, now)
-        if verdict is TokenTruth.DEAD:
-            _bump(snap.dead, record.platform)
-        elif verdict is TokenTruth.ZOMBIE:
-            _bump(snap.zombie, record.platform)
-        if cause is not None:
-            for key in ((record.platform, cause), (None, cause)):
-                snap.causes[key] = snap.causes.get(key, 0) + 1
-        if verdict is TokenTruth.LIVE:
-            device = world.actions.installs[record.device]
-            if device.user != record.profile:
-                for key in (
-                    (record.platform, StaleCause.OTHER_USER),
-                    (None, StaleCause.OTHER_USER),
-                ):
-                    snap.causes[key] = snap.causes.get(key, 0) + 1
-            elif registry.profile(record.profile).state.targetable:
-                truly[record.platform][record.profile] = None
+        foreground[platform] += 1
+        verdict, cause = _classify(services[platform], installs, record, now)
+        if verdict is live:
+            if installs[record.device].user != record.profile:
+                cause = StaleCause.OTHER_USER
+            elif targetable(record.profile):
+                truly[platform][record.profile] = None
                 truly[None][record.profile] = None
-    unknown: dict[Platform | None, dict[str, None]] = {p: {} for p in (*Platform, None)}
-    funnel = snap.funnel
+        elif verdict is is_dead:
+            dead[platform] += 1
+        else:
+            zombie[platform] += 1
+        if cause is not None:
+            causes[platform, cause] = causes.get((platform, cause), 0) + 1
+
+    depth_counts: dict[Platform, list[int]] = {p: [0] * (len(FUNNEL_STEPS) + 1) for p in Platform}
+    unknown: dict[Platform | None, dict[str, None]] = {p: {} for p in platforms}
+    token_for = registry.token_for
     for device in world.devices.values():
-        if device.installed:
-            for step in _funnel_steps(world, device, now):
-                for where in ((device.platform, step), (None, step)):
-                    funnel[where] = funnel.get(where, 0) + 1
+        if not device.installed:
+            continue
+        platform = device.platform
+        depth = _funnel_depth(device, services[platform], token_for, targetable, app, now)
+        depth_counts[platform][depth] += 1
         user = device.user
-        if user is None or device.token is None or not device.shows_notifications:
-            continue
-        if user in truly[device.platform]:
-            continue
-        service = world.providers[PROVIDER_OF[device.platform]]
-        if not service.delivers(now, device.token):
-            continue
-        unknown[device.platform][user] = None
-        if user not in truly[None]:
-            unknown[None][user] = None
-    for key in (*Platform, None):
+        if depth >= 4 and user is not None and user not in truly[platform]:
+            # shown on a device the user is logged in to, but not reachable there
+            unknown[platform][user] = None
+            if user not in truly[None]:
+                unknown[None][user] = None
+
+    for counter, per_platform in (
+        (snap.tokens, tokens),
+        (snap.foreground_tokens, foreground),
+        (snap.dead, dead),
+        (snap.zombie, zombie),
+    ):
+        for platform, count in per_platform.items():
+            counter[platform] = count
+        counter[None] = sum(per_platform.values())
+    for (platform, cause), count in causes.items():
+        snap.causes[platform, cause] = count
+        snap.causes[None, cause] = snap.causes.get((None, cause), 0) + count
+    for platform in Platform:
+        passed = 0
+        histogram = depth_counts[platform]
+        for index in range(len(FUNNEL_STEPS), 0, -1):  # devices reaching step i passed i-1 too
+            passed += histogram[index]
+            step = FUNNEL_STEPS[index - 1]
+            snap.funnel[platform, step] = passed
+            snap.funnel[None, step] = snap.funnel.get((None, step), 0) + passed
+    for key in platforms:
         snap.truly[key] = len(truly[key])
         snap.unknown[key] = len(unknown[key])
-        for counter in (snap.tokens, snap.foreground_tokens, snap.dead, snap.zombie):
-            counter.setdefault(key, 0)
     return snap
 
 
-def _funnel_steps(world: World, device: Device, now: float) -> Iterator[str]:
-    """The funnel steps an installed device passes, in order, stopping at the first it fails."""
-    yield "installed"
+def _funnel_depth(
+    device: Device,
+    service: PushService,
+    token_for: Callable[[str, str], TokenRecord | None],
+    targetable: Callable[[str], bool],
+    app: str,
+    now: float,
+) -> int:
+    """How many funnel steps an installed device passes (1 = installed only, 7 = all)."""
     if not device.launched:
-        return
-    yield "launched"
+        return 1
     if not device.permission.shows:
-        return
-    yield "permission"
+        return 2
     token = device.token
-    if token is None or not world.providers[PROVIDER_OF[device.platform]].delivers(now, token):
-        return
-    yield "token_valid"
-    record = world.registry.token_for(device.install_id, world.actions.app)
+    if token is None or service.status(now, token) != PushService.DELIVERS:
+        return 3
+    record = token_for(device.install_id, app)
     if record is None or record.token != token or not record.foreground:
-        return
-    yield "registry_holds"
+        return 4
     if record.profile != device.user:
-        return
-    yield "right_profile"
-    if world.registry.profile(record.profile).state.targetable:
-        yield "subscribed"
+        return 5
+    return 7 if targetable(record.profile) else 6

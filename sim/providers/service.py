@@ -310,6 +310,21 @@ class PushService(ABC):
         state = self._tokens.get(token)
         return state is not None and self._death_of(state, now) is None
 
+    #: answers of :meth:`status`
+    REJECTS, ACCEPTS_ONLY, DELIVERS = 0, 1, 2
+
+    def status(self, now: float, token: str) -> int:
+        """:meth:`accepts` and :meth:`delivers` in one look-up, for observers scanning many tokens.
+
+        :data:`REJECTS` (never issued, or dead and reported), :data:`ACCEPTS_ONLY` (answered 2xx
+        but nothing reaches the device: a zombie) or :data:`DELIVERS`.
+        """
+        self._advance(now)
+        state = self._tokens.get(token)
+        if state is None or self._is_reported(state, now):
+            return self.REJECTS
+        return self.ACCEPTS_ONLY if self._death_of(state, now) is not None else self.DELIVERS
+
     def death(self, token: str, *, now: float | None = None) -> tuple[TokenDeath, float] | None:
         """Cause and time of the token's death, or None while it lives.
 

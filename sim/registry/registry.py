@@ -374,6 +374,11 @@ class Registry:
             raise UnknownProfileError(f"unknown profile {profile_id!r}")
         return profile
 
+    def is_targetable(self, profile_id: str) -> bool:
+        """True when ``profile_id`` exists and its state lets a default campaign target it (R9)."""
+        profile = self._profiles.get(profile_id)
+        return profile is not None and profile.state is not SubscriptionState.UNSUBSCRIBED
+
     def has_profile(self, profile_id: str) -> bool:
         """True when the registry has created ``profile_id``."""
         return profile_id in self._profiles

@@ -292,7 +292,6 @@ class Actions:
             new.installed_at = now
             new.user = device.user
             new.permission = device.permission
-            new.traits = dict(device.traits)
             self.installs[new.install_id] = new
         device.installed = False
         device.launched = False

@@ -68,13 +68,11 @@ class Device:
     #: times of the current install's events
     installed_at: float | None = None
     uninstalled_at: float | None = None
-    #: per-install behaviour drawn at install time by the stochastic behaviour
-    traits: dict[str, float] = field(default_factory=dict)
+    #: the token platform of the device (derived from ``kind``)
+    platform: Platform = field(init=False)
 
-    @property
-    def platform(self) -> Platform:
-        """The token platform of the device."""
-        return self.kind.platform
+    def __post_init__(self) -> None:
+        self.platform = self.kind.platform
 
     @property
     def shared(self) -> bool:
