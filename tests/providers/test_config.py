@@ -1,3 +1,5 @@
+"""ProviderConfig: defaults from DESIGN §2 and validation of every field."""
+
 from __future__ import annotations
 
 import dataclasses
