@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CORE_STAMP := $(VENV)/.core-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench notebooks clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,21 @@ format: $(DEV_STAMP)
 
 test: lint
 	$(PY) -m pytest -n 2 -q
+
+# Not part of `make test`: minutes to an hour. `make bench BENCH_ARGS="--sizes 10000 --days 90"`.
+bench: $(DEV_STAMP)
+	$(PY) -m benchmarks.bench $(BENCH_ARGS)
+
+# Not part of `make test` (which runs the notebooks at small size): every notebook executed at full
+# size (a few minutes each) in the venv's "pushsim" kernel, rendered to results/notebooks/*.html.
+# `make notebooks NOTEBOOK_SIZE=small` for a quick look.
+NOTEBOOK_SIZE ?= full
+notebooks: $(DEV_STAMP)
+	$(PY) -m ipykernel install --sys-prefix --name pushsim --display-name "Python (pushsim)"
+	mkdir -p results/notebooks
+	PUSHSIM_NOTEBOOK_SIZE=$(NOTEBOOK_SIZE) $(VENV)/bin/jupyter nbconvert --execute --to html \
+		--ExecutePreprocessor.kernel_name=pushsim --ExecutePreprocessor.timeout=1800 \
+		--output-dir results/notebooks notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache .hypothesis

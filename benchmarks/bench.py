@@ -1,0 +1,409 @@
+"""pushsim's benchmark: ``python -m benchmarks.bench [--sizes 10000,100000 --days 365]``.
+
+One invocation measures, on this machine and in this run (nothing is carried over or hard-coded):
+
+1. the baseline world (``scenarios/baseline.toml``, its sampling interval and seed; arrivals per
+   day scaled with the devices in the file's proportion) at each size × ``--days``, each in a fresh
+   subprocess killed after ``--max-seconds`` (then reported "over budget"): wall time, event-loop
+   time and peak RSS, and memory per device = (peak RSS − the interpreter's RSS once the imports are
+   done) ÷ devices. A size written ``N@D`` runs for D days instead (e.g. ``1000000@30`` to measure
+   the memory of a million devices without waiting a year) and stays out of the device fits;
+2. events dispatched per second, and the overhead ratio: pushsim's event-loop time ÷ that of a bare
+   SimPy loop dispatching the same number of events over the same number of processes within the
+   same simulated horizon, run in a fresh subprocess straight after (the same machine minute);
+3. sends processed per second during campaign bursts (every campaign call is timed);
+4. the speed-up of ``sim.experiment.replicate`` from 1 to 2 workers (identical results asserted);
+   household sharding of one population is not implemented and reported so;
+5. the fitted exponents b of wall time and memory ~ devices^b and of wall time ~ days^b (the
+   smallest size at ``--day-steps``).
+
+Writes ``results.json``, ``results.md`` and ``scaling.png`` next to this file (``--out`` elsewhere)
+and prints the table. See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks import report
+
+Json = dict[str, Any]
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+DEFAULT_SIZES = "10000,100000,1000000"
+DEFAULT_DAYS = 365.0
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measured world: ``devices`` at day 0, run for ``days`` simulated days."""
+
+    devices: int
+    days: float
+
+
+def parse_sizes(text: str, days: float) -> list[Case]:
+    """``10000,100000,1000000@30`` → cases (a size's own ``@days`` overrides ``days``)."""
+    cases = []
+    for item in text.split(","):
+        size, _, own_days = item.strip().partition("@")
+        devices = int(size.replace("_", ""))
+        if devices <= 0:
+            raise argparse.ArgumentTypeError(f"sizes must be positive, got {item!r}")
+        cases.append(Case(devices, float(own_days) if own_days else days))
+    return sorted(set(cases), key=lambda c: (c.days != days, c.devices, c.days))
+
+
+def default_day_steps(days: float) -> list[float]:
+    """90, 180 and ``days`` (those below ``days``); ``days``/4, /2 and ``days`` for short runs."""
+    steps = [d for d in (90.0, 180.0) if d < days] + [days]
+    if len(steps) < 3:
+        steps = [days / 4, days / 2, days]
+    return steps
+
+
+def log(message: str) -> None:
+    """Progress on standard error, with the time of day."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- the machine ---------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory_gib() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024 / report.GIB
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _git() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "sim")
+    return commit + (" + uncommitted changes in sim/" if dirty else "")
+
+
+def machine() -> Json:
+    """Where and when this run was measured."""
+    return {
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu": _cpu_model(),
+        "memory_gib": _memory_gib(),
+        "system": platform.platform(),
+        "python": platform.python_version(),
+        "simpy": metadata.version("simpy"),
+        "numpy": metadata.version("numpy"),
+        "pushsim": metadata.version("pushsim"),
+        "git": _git(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+# -- measured runs -------------------------------------------------------------------------------
+
+
+def load_average() -> float | None:
+    """The 1-minute load average: above the core count, other processes compete for the CPU."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def run_child(args: list[str], max_seconds: float) -> tuple[str, Json | None, str]:
+    """Run ``python -m benchmarks.child ARGS`` fresh; (status, its JSON, a note)."""
+    command = [sys.executable, "-m", "benchmarks.child", *args]
+    try:
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=max_seconds, check=False
+        )
+    except subprocess.TimeoutExpired:  # subprocess.run has killed the child
+        return "over budget", None, f"killed after {max_seconds:g} s (--max-seconds)"
+    if done.returncode != 0:
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        return "failed", None, f"exit {done.returncode}: {tail}"
+    return "ok", json.loads(done.stdout.strip().splitlines()[-1]), ""
+
+
+def measure_case(
+    scenario: str, case: Case, max_seconds: float, *, bare: bool, skip_reason: str = ""
+) -> Json:
+    """The world run of ``case`` in a fresh process, then its bare SimPy loop (if ``bare``)."""
+    record: Json = {
+        "devices": case.devices,
+        "days": case.days,
+        "status": "skipped",
+        "note": skip_reason,
+        "world": None,
+        "bare": None,
+        "derived": None,
+        "load_before": load_average(),
+    }
+    if skip_reason:
+        log(f"{case.devices:,} devices × {case.days:g} d: skipped ({skip_reason})")
+        return record
+    log(f"{case.devices:,} devices × {case.days:g} d: running (budget {max_seconds:g} s)")
+    status, world, note = run_child(
+        ["world", scenario, str(case.devices), repr(case.days)], max_seconds
+    )
+    record.update(status=status, note=note, world=world, load_after=load_average())
+    if world is None:
+        log(f"  {status}: {note}")
+        return record
+    log(
+        f"  {world['seconds_total']:.1f} s ({world.get('cpu_seconds_total', 0):.1f} s CPU), "
+        f"{world['events_dispatched']:,} events, "
+        f"peak RSS {world['peak_rss_kib'] / 1024:,.0f} MiB"
+    )
+    bare_report = None
+    if bare:
+        log(
+            f"  bare SimPy loop: {world['processes']:,} processes, "
+            f"{world['events_dispatched']:,} events"
+        )
+        bare_status, bare_report, bare_note = run_child(
+            ["bare", str(world["processes"]), str(world["events_dispatched"]), repr(case.days)],
+            max_seconds,
+        )
+        if bare_report is None:
+            record["note"] = f"bare loop {bare_status}: {bare_note}"
+            log(f"  bare loop {bare_status}: {bare_note}")
+        else:
+            log(
+                f"  bare loop {bare_report['seconds_loop']:.1f} s "
+                f"({bare_report.get('cpu_seconds_loop', 0):.1f} s CPU)"
+            )
+    record["bare"] = bare_report
+    record["derived"] = report.derive(world, bare_report)
+    return record
+
+
+def measure_replications(
+    scenario: str, devices: int, days: float, replications: int, per_device: float
+) -> Json:
+    """``replicate`` with 1 then 2 workers on the same plan; wall times and identical results."""
+    import pandas as pd
+
+    from sim.experiment import replicate
+    from sim.scenario import load_scenario
+
+    loaded = load_scenario(
+        scenario,
+        [
+            f"population.devices={devices}",
+            f"population.arrivals_per_day={float(devices * per_device)!r}",
+            f"measurement.days={float(days)!r}",
+        ],
+    )
+    seconds = []
+    loads = []
+    results = []
+    for workers in (1, 2):
+        loads.append(load_average())
+        log(f"replications: {replications} × {devices:,} devices × {days:g} d, {workers} worker(s)")
+        start = time.perf_counter()
+        results.append(replicate(loaded, replications, workers=workers))
+        seconds.append(time.perf_counter() - start)
+        log(f"  {seconds[-1]:.1f} s")
+    identical = True
+    try:
+        pd.testing.assert_frame_equal(results[0].table, results[1].table)
+        pd.testing.assert_frame_equal(results[0].summary, results[1].summary)
+    except AssertionError as error:
+        identical = False
+        log(f"  results differ between 1 and 2 workers: {error}")
+    return {
+        "devices": devices,
+        "days": days,
+        "replications": replications,
+        "workers": [1, 2],
+        "seconds": seconds,
+        "speedup": seconds[0] / seconds[1] if seconds[1] > 0 else None,
+        "identical": identical,
+        "rows": len(results[0].table),
+        "load_before": loads,
+    }
+
+
+def project_1m_365(results: Json) -> float | None:
+    """Wall time of 1M devices × 365 d projected from the largest full-horizon run and the fits."""
+    days = float(results["settings"]["days"])
+    full = report.ok_runs(results["runs"], days)
+    fits = results["scaling"]
+    if not full or fits["time_vs_devices"] is None:
+        return None
+    run = max(full, key=lambda r: int(r["devices"]))
+    devices_exponent = float(fits["time_vs_devices"])
+    wall: float = (
+        float(run["derived"]["wall_seconds"]) * (1e6 / int(run["devices"])) ** devices_exponent
+    )
+    if days != 365.0:
+        if fits["time_vs_days"] is None:
+            return None
+        wall *= (365.0 / days) ** float(fits["time_vs_days"])
+    return wall
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--scenario", default="scenarios/baseline.toml", help="scenario file")
+    parser.add_argument(
+        "--sizes",
+        default=DEFAULT_SIZES,
+        help=f"devices at day 0, comma-separated; N@D runs N for D days (default {DEFAULT_SIZES})",
+    )
+    parser.add_argument(
+        "--days", type=float, default=DEFAULT_DAYS, help="simulated days (default 365)"
+    )
+    parser.add_argument(
+        "--day-steps",
+        default=None,
+        help="days at which the smallest size is run for the days exponent "
+        "(default 90,180,DAYS; DAYS/4,DAYS/2,DAYS when DAYS ≤ 180)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=3600.0,
+        help="kill a run after this many seconds and report it over budget (default 3600)",
+    )
+    parser.add_argument("--replications", type=int, default=4, help="for the 1 → 2 worker test")
+    parser.add_argument("--replication-devices", type=int, default=3000)
+    parser.add_argument("--replication-days", type=float, default=90.0)
+    parser.add_argument(
+        "--no-replications", action="store_true", help="skip the 1 → 2 worker measurement"
+    )
+    parser.add_argument(
+        "--memory-budget-gib", type=float, default=24.0, help="for the capacity estimate"
+    )
+    parser.add_argument("--out", type=Path, default=HERE, help="directory of the outputs")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every measurement, write the outputs and print the table."""
+    args = arguments(argv)
+    cases = parse_sizes(args.sizes, args.days)
+    day_steps = (
+        [float(d) for d in args.day_steps.split(",")]
+        if args.day_steps
+        else default_day_steps(args.days)
+    )
+    from sim.scenario import load_scenario
+
+    base = load_scenario(args.scenario)
+    per_device = base.population.arrivals_per_day / base.population.devices
+    started = time.perf_counter()
+    results: Json = {
+        "machine": machine(),
+        "settings": {
+            "scenario": args.scenario,
+            "sizes": [{"devices": c.devices, "days": c.days} for c in cases],
+            "days": args.days,
+            "day_steps": day_steps,
+            "max_seconds": args.max_seconds,
+            "arrivals_per_device_per_day": per_device,
+            "sample_every_days": base.measurement.sample_every_days,
+            "seed": base.measurement.seed,
+            "memory_budget_gib": args.memory_budget_gib,
+        },
+    }
+
+    runs: list[Json] = []
+    over_budget_days: set[float] = set()
+    for case in cases:
+        skip = (
+            "a smaller size at these days was already over budget"
+            if case.days in over_budget_days
+            else ""
+        )
+        record = measure_case(args.scenario, case, args.max_seconds, bare=True, skip_reason=skip)
+        if record["status"] == "over budget":
+            over_budget_days.add(case.days)
+        runs.append(record)
+    results["runs"] = runs
+
+    smallest = min(c.devices for c in cases if c.days == args.days) if cases else None
+    days_series: list[Json] = []
+    if smallest is not None:
+        for steps_days in sorted(set(day_steps)):
+            same = next(
+                (r for r in runs if r["devices"] == smallest and r["days"] == steps_days), None
+            )
+            days_series.append(
+                same
+                if same is not None
+                else measure_case(
+                    args.scenario, Case(smallest, steps_days), args.max_seconds, bare=False
+                )
+            )
+    results["days_series"] = days_series
+
+    results["replications"] = (
+        None
+        if args.no_replications
+        else measure_replications(
+            args.scenario,
+            args.replication_devices,
+            args.replication_days,
+            args.replications,
+            per_device,
+        )
+    )
+    results["sharding"] = {
+        "status": "not implemented",
+        "note": "pushsim cannot split one population across workers (household sharding); "
+        "no 2-worker figure for a single population exists",
+    }
+    results["scaling"] = report.scaling(runs, days_series, args.days)
+    results["capacity"] = report.capacity(runs, args.days, args.memory_budget_gib)
+    results["projection_1m_365"] = project_1m_365(results)
+    results["targets"] = report.targets(results)
+    results["bench_seconds"] = time.perf_counter() - started
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(report.markdown(results))
+    report.plot(results, args.out / "scaling.png")
+    print(report.text(results))
+    print(f"\nwrote {args.out / 'results.json'}, results.md and scaling.png")
+    reps = results["replications"]
+    return 1 if reps is not None and not reps["identical"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

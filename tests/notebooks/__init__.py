@@ -1,0 +1,1 @@
+"""Tests of the analysis notebooks: each one runs at small size, and each is stored clean."""
