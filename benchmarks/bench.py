@@ -197,6 +197,12 @@ def measure_case(
             record["note"] = f"bare loop {bare_status}: {bare_note}"
             log(f"  bare loop {bare_status}: {bare_note}")
         else:
+            if bare_report["events_dispatched"] != world["events_dispatched"]:
+                record["note"] = (
+                    f"bare loop dispatched {bare_report['events_dispatched']:,} events, "
+                    f"pushsim {world['events_dispatched']:,} (ratio normalised per event)"
+                )
+                log(f"  {record['note']}")
             log(
                 f"  bare loop {bare_report['seconds_loop']:.1f} s "
                 f"({bare_report.get('cpu_seconds_loop', 0):.1f} s CPU)"

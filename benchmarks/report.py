@@ -444,6 +444,19 @@ def markdown(results: Json) -> str:
 # -- plot ------------------------------------------------------------------------------------------
 
 
+def _finish_axis(axis: Any, has_data: bool, xlabel: str, ylabel: str) -> None:
+    """Log-log axes with a legend, or a note when no run finished."""
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    if not has_data:
+        axis.text(0.5, 0.5, "no finished run", ha="center", va="center", transform=axis.transAxes)
+        return
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8)
+
+
 def plot(results: Json, path: Path) -> None:
     """``scaling.png``: wall time and peak memory against devices (and time against days)."""
     import matplotlib
@@ -481,12 +494,7 @@ def plot(results: Json, path: Path) -> None:
                 color="C3",
                 label=f"{run['devices']:,} devices × {run['days']:g} days (not in fit)",
             )
-        axis.set_xscale("log")
-        axis.set_yscale("log")
-        axis.set_xlabel("devices at day 0")
-        axis.set_ylabel(ylabel)
-        axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize=8)
+        _finish_axis(axis, bool(in_fit or others), "devices at day 0", ylabel)
     axes[0].set_title("Wall time against devices")
     axes[1].set_title("Peak memory against devices")
 
@@ -499,13 +507,8 @@ def plot(results: Json, path: Path) -> None:
             f" (fitted exponent b = {slope:.2f})" if slope else ""
         )
         axis.plot(xs, ys, "o-", color="C2", label=label)
-        axis.legend(fontsize=8)
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel("simulated days")
-    axis.set_ylabel("wall time (s)")
+    _finish_axis(axis, bool(series), "simulated days", "wall time (s)")
     axis.set_title("Wall time against days")
-    axis.grid(True, which="both", alpha=0.3)
 
     machine = results["machine"]
     figure.suptitle(
