@@ -26,22 +26,29 @@ class AudienceIndex:
 
     def add(self, profile: Profile, app: str, platform: Platform, foreground: bool) -> None:
         """Count one more token held by ``profile``."""
-        for key in ((app, platform), (app, None)):
-            self._bump(profile, key, profile.any_counts, self._any, self._any_targetable, +1)
-            if foreground:
-                self._bump(
-                    profile,
-                    key,
-                    profile.foreground_counts,
-                    self._foreground,
-                    self._foreground_targetable,
-                    +1,
-                )
+        self._count(profile, app, platform, +1, any_token=True, foreground=foreground)
 
     def remove(self, profile: Profile, app: str, platform: Platform, foreground: bool) -> None:
         """Count one token fewer held by ``profile``."""
+        self._count(profile, app, platform, -1, any_token=True, foreground=foreground)
+
+    def set_foreground(self, profile: Profile, app: str, platform: Platform, now_fg: bool) -> None:
+        """A held token switched between foreground and background-only."""
+        self._count(profile, app, platform, +1 if now_fg else -1, any_token=False, foreground=True)
+
+    def _count(
+        self,
+        profile: Profile,
+        app: str,
+        platform: Platform,
+        step: int,
+        *,
+        any_token: bool,
+        foreground: bool,
+    ) -> None:
         for key in ((app, platform), (app, None)):
-            self._bump(profile, key, profile.any_counts, self._any, self._any_targetable, -1)
+            if any_token:
+                self._bump(profile, key, profile.any_counts, self._any, self._any_targetable, step)
             if foreground:
                 self._bump(
                     profile,
@@ -49,21 +56,8 @@ class AudienceIndex:
                     profile.foreground_counts,
                     self._foreground,
                     self._foreground_targetable,
-                    -1,
+                    step,
                 )
-
-    def set_foreground(self, profile: Profile, app: str, platform: Platform, now_fg: bool) -> None:
-        """A held token switched between foreground and background-only."""
-        step = +1 if now_fg else -1
-        for key in ((app, platform), (app, None)):
-            self._bump(
-                profile,
-                key,
-                profile.foreground_counts,
-                self._foreground,
-                self._foreground_targetable,
-                step,
-            )
 
     def targetability_changed(self, profile: Profile, targetable: bool) -> None:
         """The profile's subscription state moved into or out of the targetable states."""
