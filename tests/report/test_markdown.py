@@ -22,23 +22,8 @@ from sim.report.markdown import (
     render_report,
 )
 from sim.report.plots import PLOT_FILES
-from sim.simulation import simulate
-from sim.world import CampaignParams, PopulationParams, WorldParams
 
 PLOTS = [Path("out/run-1") / name for name in PLOT_FILES]
-
-
-@pytest.fixture(scope="module")
-def result() -> RunResult:
-    return simulate(WorldParams(population=PopulationParams(devices=800)), days=40, seed=3)
-
-
-@pytest.fixture(scope="module")
-def empty() -> RunResult:
-    params = WorldParams(
-        population=PopulationParams(devices=50), campaigns=CampaignParams(every_days=0)
-    )
-    return simulate(params, days=1, seed=1)
 
 
 def render(result: RunResult, **kwargs: object) -> str:

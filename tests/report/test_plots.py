@@ -29,7 +29,7 @@ from sim.report.plots import (
     write_plots,
 )
 from sim.simulation import simulate
-from sim.world import CampaignParams, PopulationParams, WorldParams
+from sim.world import PopulationParams, WorldParams
 
 SCENARIO = "shared-phones-test"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -42,20 +42,6 @@ PLOTTERS: list[Plotter] = [
     plot_send_outcomes,
     plot_uninstall_latency,
 ]
-
-
-@pytest.fixture(scope="module")
-def result() -> RunResult:
-    return simulate(WorldParams(population=PopulationParams(devices=800)), days=40, seed=3)
-
-
-@pytest.fixture(scope="module")
-def empty() -> RunResult:
-    """One day, 50 devices, no campaigns: no sends and (almost surely) no uninstall detected."""
-    params = WorldParams(
-        population=PopulationParams(devices=50), campaigns=CampaignParams(every_days=0)
-    )
-    return simulate(params, days=1, seed=1)
 
 
 @pytest.fixture(scope="module")
