@@ -136,7 +136,7 @@ class Registry:
             )
         self._tick(now)
         slot = (device, app)
-        owner = self._session_owner(slot, now)
+        owner = self._session_owner(slot)
         existing_token = self._by_slot.get(slot)
         existing = self._tokens[existing_token] if existing_token is not None else None
         shown = foreground or provisional
@@ -441,7 +441,7 @@ class Registry:
             )
         return plat
 
-    def _session_owner(self, slot: Slot, now: float) -> str | None:
+    def _session_owner(self, slot: Slot) -> str | None:
         if slot in self._slot_user:
             return self._slot_user[slot]
         owner = anonymous_profile_id(*slot)

@@ -117,7 +117,7 @@ class Actions:
             implicit_permission=device.kind is DeviceKind.ANDROID_LEGACY,
         )
 
-    def _prompt(self, now: float, device: Device, answer: Answer | None) -> None:
+    def _prompt(self, device: Device, answer: Answer | None) -> None:
         """Show the permission prompt (if the platform asks now) and apply ``answer``."""
         kind = device.kind
         if kind is DeviceKind.ANDROID_LEGACY:
@@ -191,7 +191,7 @@ class Actions:
         if device.user is None:
             device.user = anonymous_user(device.install_id, self.app)
         before = device.permission
-        self._prompt(now, device, answer)
+        self._prompt(device, answer)
         self._ensure_token(now, device)
         self._signal(now, Truth.LAUNCH, device)
         if device.permission is not before:
@@ -202,7 +202,7 @@ class Actions:
         """A session start. ``answer`` answers a prompt shown again (Android 13+ after dismiss)."""
         self._require(device, launched=True)
         before = device.permission
-        self._prompt(now, device, answer)
+        self._prompt(device, answer)
         if device.permission is not before:
             self._signal(now, Truth.PERMISSION, device)
         self._ensure_token(now, device)
