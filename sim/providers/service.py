@@ -325,6 +325,20 @@ class PushService(ABC):
             return self.REJECTS
         return self.ACCEPTS_ONLY if self._death_of(state, now) is not None else self.DELIVERS
 
+    def status_changes_at(self, token: str) -> float:
+        """When :meth:`status` of ``token`` would next change if nobody called the service again.
+
+        The report time of a dead token (ACCEPTS_ONLY → REJECTS) or the inactivity deadline
+        (status changes just *after* it); ``inf`` for a token already rejected at the latest
+        time seen, or never issued. A ``connect`` can only move the deadline later, and a new
+        ``issue`` is a ground-truth change the caller knows of; observers that cache statuses
+        re-check a token at this time.
+        """
+        state = self._tokens.get(token)
+        if state is None or self._is_reported(state, self._now):
+            return math.inf
+        return min(state.reported_at, state.last_connect + self._expiry_days)
+
     def death(self, token: str, *, now: float | None = None) -> tuple[TokenDeath, float] | None:
         """Cause and time of the token's death, or None while it lives.
 

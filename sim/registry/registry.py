@@ -62,6 +62,9 @@ class Registry:
     def __init__(self, policy: RegistryPolicy | None = None) -> None:
         self.policy = policy if policy is not None else RegistryPolicy()
         self.events = EventStream()
+        #: listeners told when a profile becomes targetable or stops being (R9), for observers
+        #: that keep audience counts of their own
+        self._targetability_listeners: list[Callable[[str, bool], None]] = []
         self._now = -math.inf
         self._apps: dict[str, App] = {}
         self._profiles: dict[str, Profile] = {}
@@ -103,6 +106,10 @@ class Registry:
     def subscribe(self, listener: TokenListener) -> Callable[[], None]:
         """Receive every token event from now on (R13); returns an unsubscribe function."""
         return self.events.subscribe(listener)
+
+    def on_targetability(self, listener: Callable[[str, bool], None]) -> None:
+        """Call ``listener(profile_id, targetable)`` whenever a profile's targetability changes."""
+        self._targetability_listeners.append(listener)
 
     # -- SDK operations ----------------------------------------------------------------------
 
@@ -522,3 +529,5 @@ class Registry:
         profile.state_changed_at = now
         if old.targetable != new.targetable:
             self._audience.targetability_changed(profile, new.targetable)
+            for listener in self._targetability_listeners:
+                listener(profile.profile_id, new.targetable)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -364,3 +365,34 @@ def test_negative_payload_is_refused() -> None:
     token = web.issue(0.0, "d", "site")
     with pytest.raises(ProviderError, match="payload_bytes"):
         web.send(0.0, token, "site", payload_bytes=-1)
+
+
+# --- when a status would next change (for observers that cache statuses) ------------------------
+
+
+def test_status_changes_at_the_report_time_or_just_after_the_inactivity_deadline() -> None:
+    fcm = FcmService(ProviderConfig.fcm(uninstall_lag_days=(2.0, 2.0), inactivity_expiry_days=270))
+    live = fcm.issue(0.0, "a", "app")
+    assert fcm.status_changes_at(live) == 270.0
+    fcm.connect(10.0, live)
+    assert fcm.status_changes_at(live) == 280.0
+    assert fcm.status(280.0, live) == PushService.DELIVERS  # still alive at the deadline
+    assert fcm.status(280.5, live) == PushService.REJECTS
+    assert fcm.status_changes_at(live) == math.inf  # rejected stays rejected
+
+    dead = fcm.issue(300.0, "b", "app")
+    fcm.invalidate(301.0, dead, TokenDeath.UNINSTALL)
+    assert fcm.status(301.0, dead) == PushService.ACCEPTS_ONLY
+    assert fcm.status_changes_at(dead) == 303.0
+    assert fcm.status(302.9, dead) == PushService.ACCEPTS_ONLY
+    assert fcm.status(303.0, dead) == PushService.REJECTS
+    assert fcm.status_changes_at(dead) == math.inf
+    assert fcm.status_changes_at("fcm-never") == math.inf
+
+
+def test_status_changes_at_is_never_for_a_live_token_without_expiry() -> None:
+    apns = ApnsService()
+    token = apns.issue(0.0, "a", "app")
+    assert apns.status_changes_at(token) == math.inf
+    apns.invalidate(5.0, token, TokenDeath.UNINSTALL)
+    assert 5.0 + 9.0 <= apns.status_changes_at(token) <= 5.0 + 11.0

@@ -487,3 +487,15 @@ def test_an_unclassified_answer_changes_nothing_in_the_registry():
     record = reg.token("tok")
     assert record is not None
     assert record.last_push_at is None
+
+
+def test_targetability_listeners_hear_only_real_changes():
+    reg = Registry()
+    heard: list[tuple[str, bool]] = []
+    reg.on_targetability(lambda profile, targetable: heard.append((profile, targetable)))
+    reg.set_subscription(0.0, "ann", "subscribed")  # new profile, already targetable: no change
+    reg.set_subscription(1.0, "ann", "opted_in")  # targetable → targetable: no change
+    reg.set_subscription(2.0, "ann", "unsubscribed")
+    reg.set_subscription(3.0, "ann", "unsubscribed")
+    reg.set_subscription(4.0, "ann", "opted_in")
+    assert heard == [("ann", False), ("ann", True)]
