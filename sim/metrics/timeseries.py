@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from sim.metrics.truth import FUNNEL_STEPS, StaleCause, snapshot
+from sim.metrics.tally import TruthTally
+from sim.metrics.truth import FUNNEL_STEPS, StaleCause
 from sim.platforms import Platform
 from sim.registry import Change, TokenEvent
 from sim.world.world import World
@@ -45,6 +46,7 @@ class TimeSeries:
         self._causes: list[tuple[float, str, str, int]] = []
         self._churn: dict[tuple[str, Change], int] = {}
         world.registry.subscribe(self._on_token_event)
+        self.tally = TruthTally(world)
 
     def _on_token_event(self, event: TokenEvent) -> None:
         for key in ((event.platform.value, event.change), (ALL, event.change)):
@@ -60,7 +62,7 @@ class TimeSeries:
     def sample(self) -> None:
         """Record one row per platform (and one for all platforms) at the current time."""
         now = self.world.env.now
-        snap = snapshot(self.world, now)
+        snap = self.tally.snapshot(now)
         churn, self._churn = self._churn, {}
         for key in (*Platform, None):
             label = key.value if key is not None else ALL

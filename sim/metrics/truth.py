@@ -63,9 +63,13 @@ _DEAD_CAUSE = {
 }
 
 
-def _classify(
+def classify_record(
     service: PushService, installs: dict[str, Device], record: TokenRecord, now: float
 ) -> tuple[TokenTruth, StaleCause | None]:
+    """Truth of a foreground ``record``: what a send now would do, and why it would not show.
+
+    ``installs`` maps the registry's device ids (install ids) to the devices that carry them.
+    """
     status = service.status(now, record.token)
     if status == PushService.REJECTS:
         death = service.death(record.token)
@@ -89,7 +93,7 @@ def classify_token(
 ) -> tuple[TokenTruth, StaleCause | None]:
     """Whether a send to ``record`` now would be rejected, silently dropped, or shown."""
     service = world.providers[PROVIDER_OF[record.platform]]
-    return _classify(service, world.actions.installs, record, now)
+    return classify_record(service, world.actions.installs, record, now)
 
 
 @dataclass(slots=True)
@@ -142,7 +146,7 @@ def snapshot(world: World, now: float) -> Snapshot:
         if not record.foreground:
             continue
         foreground[platform] += 1
-        verdict, cause = _classify(services[platform], installs, record, now)
+        verdict, cause = classify_record(services[platform], installs, record, now)
         if verdict is live:
             if installs[record.device].user != record.profile:
                 cause = StaleCause.OTHER_USER
@@ -163,7 +167,7 @@ def snapshot(world: World, now: float) -> Snapshot:
         if not device.installed:
             continue
         platform = device.platform
-        depth = _funnel_depth(device, services[platform], token_for, targetable, app, now)
+        depth = funnel_depth(device, services[platform], token_for, targetable, app, now)
         depth_counts[platform][depth] += 1
         user = device.user
         if depth >= 4 and user is not None and user not in truly[platform]:
@@ -198,7 +202,7 @@ def snapshot(world: World, now: float) -> Snapshot:
     return snap
 
 
-def _funnel_depth(
+def funnel_depth(
     device: Device,
     service: PushService,
     token_for: Callable[[str, str], TokenRecord | None],
