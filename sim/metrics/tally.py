@@ -7,11 +7,11 @@ re-classifies what may have changed since the last sample:
 
 - a token record the registry added, updated or removed (its token events, R13), and the device
   whose install holds it;
-- a device with a ground-truth change (its truth events), and every record held for one of its
-  installs;
+- a device with a ground-truth change (its truth events), the record of its current token and
+  the record of the token the change replaced;
 - every token and device of a profile whose targetability changed (R9);
-- a token whose provider status changes with time alone — the end of an uninstall report lag, an
-  inactivity expiry — re-checked at the time the provider says
+- a token or device whose provider status changes with time alone — the end of an uninstall
+  report lag, an inactivity expiry — re-checked at the time the provider says
   (:meth:`~sim.providers.PushService.status_changes_at`);
 - devices that joined the world since the last sample.
 
@@ -41,14 +41,40 @@ from sim.registry import TokenEvent
 from sim.world.signals import TruthEvent
 from sim.world.world import World
 
-#: what one token record adds to the counts: platform, foreground, truth (None for background),
-#: stale cause, and the profile it makes truly reachable (or None)
-TokenShare = tuple[Platform, bool, TokenTruth | None, StaleCause | None, str | None]
-#: what one installed device adds: platform, funnel depth, and the user it shows pushes to when
-#: the device passes the "provider token valid" step (or None)
-DeviceShare = tuple[Platform, int, str | None]
+#: what one token record adds to the counts besides the profile it makes truly reachable:
+#: platform, foreground, truth (None for background) and stale cause. Few distinct values exist,
+#: so each is kept once and shared by every token with that contribution.
+TokenShare = tuple[Platform, bool, TokenTruth | None, StaleCause | None]
+#: what one installed device adds besides the person it shows pushes to: platform, funnel depth
+DeviceShare = tuple[Platform, int]
 
-_TOKEN, _DEVICE = 0, 1
+
+class Recheck:
+    """Keys (tokens or devices) to look at again at a given time; only the latest time counts."""
+
+    __slots__ = ("_at", "_heap")
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, str]] = []
+        self._at: dict[str, float] = {}
+
+    def at(self, key: str, when: float) -> None:
+        """Look at ``key`` again at ``when`` (``inf``: never), replacing any earlier request."""
+        if when == math.inf:
+            self._at.pop(key, None)
+        elif self._at.get(key) != when:
+            self._at[key] = when
+            heapq.heappush(self._heap, (when, key))
+
+    def due(self, now: float) -> list[str]:
+        """The keys due at or before ``now``, each once; they are forgotten."""
+        heap, at, keys = self._heap, self._at, []
+        while heap and heap[0][0] <= now:
+            when, key = heapq.heappop(heap)
+            if at.get(key) == when:  # else superseded by a later request
+                del at[key]
+                keys.append(key)
+        return keys
 
 
 class TruthTally:
@@ -58,17 +84,18 @@ class TruthTally:
         self.world = world
         self._app = world.actions.app
         self._services = {p: world.providers[PROVIDER_OF[p]] for p in Platform}
+        #: each distinct contribution kept once (there are a few dozen), shared by reference
+        self._token_shares: dict[TokenShare, TokenShare] = {}
+        self._device_shares: dict[DeviceShare, DeviceShare] = {}
         self._tokens: dict[str, TokenShare] = {}
+        self._truly_profile: dict[str, str] = {}  # token → the profile it makes truly reachable
         self._devices: dict[str, DeviceShare] = {}
-        #: device id → the install ids it has carried (records are held per install id)
-        self._install_ids: dict[str, list[str]] = {}
+        self._shown_user: dict[str, str] = {}  # device → who its pushes are shown to (depth ≥ 4)
         self._dirty_tokens: set[str] = set()
         self._dirty_devices: set[str] = set()
         self._devices_seen = 0
-        #: (time, order, kind, key): re-check a token or device when its provider status changes
-        self._timers: list[tuple[float, int, int, str]] = []
-        self._timer_at: dict[tuple[int, str], float] = {}
-        self._order = itertools.count()
+        self._token_rechecks = Recheck()
+        self._device_rechecks = Recheck()
 
         self._count_tokens = dict.fromkeys(Platform, 0)
         self._count_foreground = dict.fromkeys(Platform, 0)
@@ -76,10 +103,12 @@ class TruthTally:
         self._count_zombie = dict.fromkeys(Platform, 0)
         self._count_causes: dict[tuple[Platform, StaleCause], int] = {}
         self._depths = {p: [0] * (len(FUNNEL_STEPS) + 1) for p in Platform}
-        self._truly: dict[tuple[Platform | None, str], int] = {}
-        self._shown: dict[tuple[Platform | None, str], int] = {}
-        self._truly_count: dict[Platform | None, int] = dict.fromkeys((*Platform, None), 0)
-        self._unknown_count: dict[Platform | None, int] = dict.fromkeys((*Platform, None), 0)
+        keys: tuple[Platform | None, ...] = (*Platform, None)
+        #: per platform (None: all), person → number of tokens / devices behind them
+        self._truly: dict[Platform | None, dict[str, int]] = {key: {} for key in keys}
+        self._shown: dict[Platform | None, dict[str, int]] = {key: {} for key in keys}
+        self._truly_count: dict[Platform | None, int] = dict.fromkeys(keys, 0)
+        self._unknown_count: dict[Platform | None, int] = dict.fromkeys(keys, 0)
 
         registry = world.registry
         registry.subscribe(self._on_token)
@@ -88,6 +117,11 @@ class TruthTally:
         self._dirty_tokens.update(record.token for record in registry.tokens())
 
     # -- what may have changed -----------------------------------------------------------------
+    #
+    # A record's truth depends on a device only through the device that carries its install, and
+    # only while the provider still delivers its token, which then is that device's token (one
+    # live token per device and app). So a device change re-classifies the record of the
+    # device's current token plus the token the change replaced (``old_token``).
 
     def _on_token(self, event: TokenEvent) -> None:
         self._dirty_tokens.add(event.token)
@@ -97,11 +131,8 @@ class TruthTally:
 
     def _on_truth(self, event: TruthEvent) -> None:
         self._dirty_devices.add(event.device)
-        installs = self._install_ids.get(event.device)
-        if installs is None:
-            self._install_ids[event.device] = [event.install_id]
-        elif event.install_id not in installs:
-            installs.append(event.install_id)
+        if event.old_token is not None:  # a new token is the device's, or a later old one
+            self._dirty_tokens.add(event.old_token)
 
     def _on_targetability(self, profile_id: str, _targetable: bool) -> None:
         installs = self.world.actions.installs
@@ -111,12 +142,6 @@ class TruthTally:
             if device is not None:
                 self._dirty_devices.add(device.device_id)
 
-    def _schedule(self, kind: int, key: str, at: float) -> None:
-        if at == math.inf or self._timer_at.get((kind, key)) == at:
-            return
-        self._timer_at[kind, key] = at
-        heapq.heappush(self._timers, (at, next(self._order), kind, key))
-
     # -- sampling ------------------------------------------------------------------------------
 
     def snapshot(self, now: float) -> Snapshot:
@@ -125,22 +150,14 @@ class TruthTally:
         if len(devices) > self._devices_seen:  # devices that joined (restored ones have no event)
             self._dirty_devices.update(itertools.islice(devices, self._devices_seen, None))
             self._devices_seen = len(devices)
-        timers, timer_at = self._timers, self._timer_at
-        while timers and timers[0][0] <= now:
-            at, _, kind, key = heapq.heappop(timers)
-            if timer_at.get((kind, key)) != at:
-                continue  # superseded by a later re-check
-            del timer_at[kind, key]
-            (self._dirty_tokens if kind == _TOKEN else self._dirty_devices).add(key)
-
-        token_for, app = self.world.registry.token_for, self._app
         dirty_tokens, self._dirty_tokens = self._dirty_tokens, set()
         dirty_devices, self._dirty_devices = self._dirty_devices, set()
+        dirty_tokens.update(self._token_rechecks.due(now))
+        dirty_devices.update(self._device_rechecks.due(now))
         for device_id in dirty_devices:
-            for install_id in self._install_ids.get(device_id, ()):
-                record = token_for(install_id, app)
-                if record is not None:
-                    dirty_tokens.add(record.token)
+            token = devices[device_id].token
+            if token is not None:
+                dirty_tokens.add(token)
         for token in dirty_tokens:
             self._retally_token(token, now)
         for device_id in dirty_devices:
@@ -150,34 +167,37 @@ class TruthTally:
     def _retally_token(self, token: str, now: float) -> None:
         old = self._tokens.pop(token, None)
         if old is not None:
-            self._add_token(old, -1)
+            self._add_token(old, self._truly_profile.pop(token, None), -1)
         record = self.world.registry.token(token)
         if record is None:
+            self._token_rechecks.at(token, math.inf)
             return
         platform = record.platform
-        if not record.foreground:
-            share: TokenShare = (platform, False, None, None, None)
+        profile = None
+        if not record.foreground:  # background tokens are counted, never classified
+            share: TokenShare = (platform, False, None, None)
+            self._token_rechecks.at(token, math.inf)
         else:
             service = self._services[platform]
             installs = self.world.actions.installs
             verdict, cause = classify_record(service, installs, record, now)
-            profile = None
             if verdict is TokenTruth.LIVE:
                 if installs[record.device].user != record.profile:
                     cause = StaleCause.OTHER_USER
                 elif self.world.registry.is_targetable(record.profile):
-                    profile = record.profile
-            share = (platform, True, verdict, cause, profile)
-            self._schedule(_TOKEN, token, service.status_changes_at(token))
-        self._tokens[token] = share
-        self._add_token(share, +1)
+                    profile = self._truly_profile[token] = record.profile
+            share = (platform, True, verdict, cause)
+            self._token_rechecks.at(token, service.status_changes_at(token))
+        share = self._tokens[token] = self._token_shares.setdefault(share, share)
+        self._add_token(share, profile, +1)
 
     def _retally_device(self, device_id: str, now: float) -> None:
         old = self._devices.pop(device_id, None)
         if old is not None:
-            self._add_device(old, -1)
+            self._add_device(old, self._shown_user.pop(device_id, None), -1)
         device = self.world.devices[device_id]
         if not device.installed:
+            self._device_rechecks.at(device_id, math.inf)
             return
         registry = self.world.registry
         service = self._services[device.platform]
@@ -185,16 +205,19 @@ class TruthTally:
             device, service, registry.token_for, registry.is_targetable, self._app, now
         )
         shown = device.user if depth >= 4 else None
-        share: DeviceShare = (device.platform, depth, shown)
-        if depth >= 4 and device.token is not None:  # its token delivers: until when?
-            self._schedule(_DEVICE, device_id, service.status_changes_at(device.token))
-        self._devices[device_id] = share
-        self._add_device(share, +1)
+        if shown is not None:
+            self._shown_user[device_id] = shown
+        # from depth 4 on, the device's token delivers: until when?
+        recheck = service.status_changes_at(device.token) if depth >= 4 and device.token else None
+        self._device_rechecks.at(device_id, math.inf if recheck is None else recheck)
+        share: DeviceShare = (device.platform, depth)
+        share = self._devices[device_id] = self._device_shares.setdefault(share, share)
+        self._add_device(share, shown, +1)
 
     # -- counting ------------------------------------------------------------------------------
 
-    def _add_token(self, share: TokenShare, sign: int) -> None:
-        platform, foreground, verdict, cause, profile = share
+    def _add_token(self, share: TokenShare, profile: str | None, sign: int) -> None:
+        platform, foreground, verdict, cause = share
         self._count_tokens[platform] += sign
         if not foreground:
             return
@@ -209,15 +232,15 @@ class TruthTally:
         if profile is not None:
             self._bump(self._truly, platform, profile, sign)
 
-    def _add_device(self, share: DeviceShare, sign: int) -> None:
-        platform, depth, shown = share
+    def _add_device(self, share: DeviceShare, shown: str | None, sign: int) -> None:
+        platform, depth = share
         self._depths[platform][depth] += sign
         if shown is not None:
             self._bump(self._shown, platform, shown, sign)
 
     def _bump(
         self,
-        refs: dict[tuple[Platform | None, str], int],
+        refs: dict[Platform | None, dict[str, int]],
         platform: Platform,
         person: str,
         sign: int,
@@ -228,16 +251,17 @@ class TruthTally:
         (shown pushes on a device they are logged in to, yet not truly reachable).
         """
         for key in (platform, None):
-            pair = (key, person)
-            was_truly = pair in self._truly
-            was_unknown = pair in self._shown and not was_truly
-            count = refs.get(pair, 0) + sign
+            truly, shown = self._truly[key], self._shown[key]
+            was_truly = person in truly
+            was_unknown = person in shown and not was_truly
+            counts = refs[key]
+            count = counts.get(person, 0) + sign
             if count:
-                refs[pair] = count
+                counts[person] = count
             else:
-                del refs[pair]
-            is_truly = pair in self._truly
-            is_unknown = pair in self._shown and not is_truly
+                del counts[person]
+            is_truly = person in truly
+            is_unknown = person in shown and not is_truly
             self._truly_count[key] += is_truly - was_truly
             self._unknown_count[key] += is_unknown - was_unknown
 
