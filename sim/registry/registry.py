@@ -26,6 +26,7 @@ from sim.registry.errors import (
 from sim.registry.events import Cause, Change, EventStream, TokenEvent, TokenListener
 from sim.registry.policy import RegistryPolicy
 from sim.registry.records import (
+    EMPTY,
     App,
     Profile,
     Slot,
@@ -49,6 +50,22 @@ class ResponseOutcome:
     removed: bool = False
     #: an APNs 410 older than the token's latest registration, ignored (DESIGN §2)
     stale_410: bool = False
+
+
+def _hold(profile: Profile, slot: Slot, token: str) -> None:
+    """The profile now holds ``token`` for ``slot`` (its own dict from the first token on)."""
+    if profile.tokens is EMPTY:
+        profile.tokens = {slot: token}
+    else:
+        profile.tokens[slot] = token
+
+
+def _release(profile: Profile, slot: Slot) -> None:
+    """The profile no longer holds the token of ``slot`` (the shared empty dict once none)."""
+    tokens = profile.tokens
+    del tokens[slot]
+    if not tokens:
+        profile.tokens = EMPTY
 
 
 def anonymous_profile_id(device: str, app: str) -> str:
@@ -478,7 +495,7 @@ class Registry:
         self._tokens[record.token] = record
         self._by_slot[record.slot] = record.token
         profile = self._profiles[record.profile]
-        profile.tokens[record.slot] = record.token
+        _hold(profile, record.slot, record.token)
         self._audience.add(profile, record.app, record.platform, record.foreground)
         self._emit(record, Change.ADD, cause, now)
 
@@ -486,7 +503,7 @@ class Registry:
         del self._tokens[record.token]
         del self._by_slot[record.slot]
         profile = self._profiles[record.profile]
-        del profile.tokens[record.slot]
+        _release(profile, record.slot)
         self._audience.remove(profile, record.app, record.platform, record.foreground)
         self._sessions[record.app].discard(record.token)
         quiet = self._quiet.get(record.app)
@@ -497,13 +514,13 @@ class Registry:
     def _move(self, record: TokenRecord, new_owner: str, now: float) -> TokenRecord:
         """R13: a move between users is a remove plus an add of the same token."""
         old = self._profiles[record.profile]
-        del old.tokens[record.slot]
+        _release(old, record.slot)
         self._audience.remove(old, record.app, record.platform, record.foreground)
         self._emit(record, Change.REMOVE, Cause.MOVED, now)
         record.profile = new_owner
         record.updated_at = now
         new = self._profiles[new_owner]
-        new.tokens[record.slot] = record.token
+        _hold(new, record.slot, record.token)
         self._audience.add(new, record.app, record.platform, record.foreground)
         self._emit(record, Change.ADD, Cause.MOVED, now)
         return record
