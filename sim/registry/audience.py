@@ -8,7 +8,7 @@ so that iteration order (and so every output) is deterministic whatever the hash
 from __future__ import annotations
 
 from sim.platforms import Platform
-from sim.registry.records import EMPTY, AudienceKey, Profile
+from sim.registry.records import EMPTY, TARGETABLE, AudienceKey, Profile
 
 
 class AudienceIndex:
@@ -60,7 +60,7 @@ class AudienceIndex:
             # one shared pair of key tuples per (app, platform), not two new ones per profile
             app_key = self._app_keys.setdefault(app, (app, None))
             keys = self._keys[(app, platform)] = ((app, platform), app_key)
-        targetable = profile.state.targetable
+        targetable = profile.state in TARGETABLE
         if any_token:
             profile.any_counts = self._bump(
                 profile, keys, profile.any_counts, self._any, self._any_targetable, step, targetable
