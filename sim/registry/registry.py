@@ -27,6 +27,7 @@ from sim.registry.events import Cause, Change, EventStream, TokenEvent, TokenLis
 from sim.registry.policy import RegistryPolicy
 from sim.registry.records import (
     EMPTY,
+    TARGETABLE,
     App,
     Profile,
     Slot,
@@ -352,7 +353,7 @@ class Registry:
         if include_unsubscribed:
             return list(holders)
         profiles = self._profiles
-        return [p for p in holders if profiles[p].state.targetable]
+        return [p for p in holders if profiles[p].state in TARGETABLE]
 
     def audience_size(
         self,
@@ -454,6 +455,9 @@ class Registry:
         return found
 
     def _check_platform(self, app: str, platform: Platform | str) -> Platform:
+        found = self._apps.get(app)
+        if found is not None and platform.__class__ is Platform and platform in found.platforms:
+            return platform  # the common case: a known platform of a known app
         try:
             plat = parse_platform(platform)
         except UnknownPlatformError as error:
@@ -466,8 +470,9 @@ class Registry:
         return plat
 
     def _session_owner(self, slot: Slot) -> str | None:
-        if slot in self._slot_user:
-            return self._slot_user[slot]
+        owner = self._slot_user.get(slot, "")  # "" is never a profile id: the slot is new
+        if owner != "":
+            return owner  # the current user, or None once detached
         owner = anonymous_profile_id(*slot)
         if owner not in self._profiles:
             self._profiles[owner] = Profile(owner, anonymous=True)
