@@ -36,6 +36,10 @@ from sim.registry.records import (
     UninstallEstimate,
 )
 
+# Read on every provider answer; a member read off its enum class goes through EnumType's slow
+# attribute hook on Python 3.11.
+_DELIVERED, _REMOVE = Action.DELIVERED, Action.REMOVE
+
 #: Uninstall tracking probes users with no session and no push for this long (rule R7).
 PROBE_QUIET_DAYS = 1.0
 
@@ -51,6 +55,11 @@ class ResponseOutcome:
     removed: bool = False
     #: an APNs 410 older than the token's latest registration, ignored (DESIGN §2)
     stale_410: bool = False
+
+
+#: the outcomes that carry no more than the action, built once (they are immutable)
+_NOT_HELD = {action: ResponseOutcome(action, held=False) for action in Action}
+_HELD = {action: ResponseOutcome(action, held=True) for action in Action}
 
 
 def _hold(profile: Profile, slot: Slot, token: str) -> None:
@@ -279,14 +288,14 @@ class Registry:
             )
         self._tick(now)
         if record is None:
-            return ResponseOutcome(action, held=False)
+            return _NOT_HELD[action]
         record.last_push_at = now
         quiet = self._quiet.get(record.app)
         if quiet is not None:
             quiet.touch(token, now)
-        if action is Action.DELIVERED:
+        if action is _DELIVERED:
             record.last_accepted_at = now
-        elif action is Action.REMOVE:
+        elif action is _REMOVE:
             if (
                 self.policy.honour_apns_timestamp
                 and result.provider is Provider.APNS
@@ -306,7 +315,7 @@ class Registry:
             self._apps[record.app].config_flagged_at = now
         elif action is Action.FLAG_PAYLOAD:
             self._apps[record.app].payload_flagged_at = now
-        return ResponseOutcome(action, held=True)
+        return _HELD[action]
 
     # -- maintenance -------------------------------------------------------------------------
 

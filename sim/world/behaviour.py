@@ -22,6 +22,8 @@ from sim.world.params import WorldParams
 from sim.world.streams import Streams
 
 INF = math.inf
+#: read on every session; a member read off its enum class is slow on Python 3.11 (EnumType hook)
+_DISMISSED = Permission.DISMISSED
 
 
 def _scale(rate: float) -> float | None:
@@ -274,7 +276,7 @@ class Behaviour:
                 regime_change = min(later) if later else INF
                 continue
             if t == next_session:
-                answer = self.answer(device) if device.permission is Permission.DISMISSED else None
+                answer = self.answer(device) if device.permission is _DISMISSED else None
                 if device.user is None:
                     self._maybe_login(device)
                 act.session(now, device, answer)
