@@ -171,15 +171,21 @@ class Registry:
         self._tick(now)
         slot = (device, app)
         owner = self._session_owner(slot)
-        existing_token = self._by_slot.get(slot)
-        existing = self._tokens[existing_token] if existing_token is not None else None
+        if elsewhere is not None and elsewhere.device == device:
+            existing: TokenRecord | None = elsewhere  # the slot's own token (R1), already found
+        else:
+            existing_token = self._by_slot.get(slot)
+            existing = self._tokens[existing_token] if existing_token is not None else None
         shown = foreground or provisional
 
         if owner is None or token is None:
             if existing is not None:
                 self._remove(existing, now, Cause.LOGGED_OUT if owner is None else Cause.PURGED)
             return None
-        self._profiles[owner].devices.setdefault(device, None)
+        if existing is None or existing.profile != owner:
+            # (a record the owner already holds for this slot means the device is already among
+            # the owner's devices: it was added before the record was created or moved there)
+            self._profiles[owner].devices.setdefault(device, None)
 
         if existing is not None and existing.token == token:
             record = existing
