@@ -513,9 +513,10 @@ class Registry:
 
     def _add(self, record: TokenRecord, now: float, cause: Cause) -> None:
         self._tokens[record.token] = record
-        self._by_slot[record.slot] = record.token
+        slot = record.slot  # one tuple for both indexes
+        self._by_slot[slot] = record.token
         profile = self._profiles[record.profile]
-        _hold(profile, record.slot, record.token)
+        _hold(profile, slot, record.token)
         self._audience.add(profile, record.app, record.platform, record.foreground)
         self._emit(record, Change.ADD, cause, now)
 
