@@ -29,6 +29,9 @@ class _Empty(dict[Any, Any]):
     __setitem__ = __delitem__ = setdefault = update = pop = popitem = clear = _refuse
     __ior__ = _refuse
 
+    def __reduce__(self) -> str:
+        return "EMPTY"  # pickled and copied as the one shared instance
+
 
 #: A profile's ``tokens`` and audience counts until it holds something, and again once it holds
 #: nothing: most profiles (the anonymous profiles of past installs) hold nothing, and a dict that

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 
 from sim.platforms import Platform
@@ -35,3 +38,10 @@ def test_a_profile_gets_its_own_dicts_with_a_token_and_gives_them_back_without()
     reg.session_start(3.0, device="phone", app="shop", platform="ios", token="t2", foreground=False)
     assert ann.tokens == {("phone", "shop"): "t2"} and ann.foreground_counts is EMPTY
     assert reg.audience("shop", foreground_only=False) == ["ann"]
+
+
+def test_the_shared_empty_dict_stays_shared_through_copies_and_pickles():
+    profile = Profile("ann")
+    assert pickle.loads(pickle.dumps(profile)).tokens is EMPTY
+    assert copy.deepcopy(profile).any_counts is EMPTY
+    assert copy.copy(EMPTY) is EMPTY
