@@ -48,6 +48,8 @@ from sim.providers.config import (
     UnsupportedCauseError,
 )
 
+_INF = math.inf
+
 #: Deaths after which ``reissue_same_token_on_reinstall`` hands back the same token string.
 REINSTALL_CAUSES: frozenset[TokenDeath] = frozenset({TokenDeath.UNINSTALL, TokenDeath.REINSTALL})
 
@@ -151,6 +153,9 @@ class PushService(ABC):
     # -- internals ------------------------------------------------------------------------------
 
     def _advance(self, now: float) -> None:
+        if now >= self._now and -_INF < now < _INF:  # the common case (NaN fails every test)
+            self._now = now
+            return
         if not math.isfinite(now):
             raise ProviderError(f"{self.provider.value}: now must be a finite number, got {now!r}")
         if now < self._now:
@@ -226,8 +231,11 @@ class PushService(ABC):
         Does nothing for a token the provider already rejects; raises for a never-issued token.
         """
         self._advance(now)
-        state = self._state(token, "connect")
-        if not self._is_reported(state, now):
+        state = self._tokens.get(token)
+        if state is None:
+            state = self._state(token, "connect")  # raises
+        # not yet reported (see _is_reported, inlined: this runs on every session)
+        if not (now >= state.reported_at or now > state.last_connect + self._expiry_days):
             state.last_connect = now
 
     def invalidate(
@@ -308,7 +316,13 @@ class PushService(ABC):
         """Ground truth: a message sent now would reach the device's OS."""
         self._advance(now)
         state = self._tokens.get(token)
-        return state is not None and self._death_of(state, now) is None
+        # alive: no explicit death, inactivity deadline not passed (_death_of, inlined: this runs
+        # on every session)
+        return (
+            state is not None
+            and state.cause is None
+            and not now > state.last_connect + self._expiry_days
+        )
 
     #: answers of :meth:`status`
     REJECTS, ACCEPTS_ONLY, DELIVERS = 0, 1, 2

@@ -25,9 +25,8 @@ class ActivityOrder:
     def touch(self, token: str, now: float) -> None:
         """Record activity of ``token`` at ``now`` (``now`` never decreases)."""
         order = self._order
-        if token in order:
-            order.move_to_end(token)
-        order[token] = now
+        order[token] = now  # a new token goes to the end, a known one keeps its place...
+        order.move_to_end(token)  # ...and is moved there
 
     def discard(self, token: str) -> None:
         """Forget ``token`` (removed from the registry)."""

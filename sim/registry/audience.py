@@ -8,19 +8,28 @@ so that iteration order (and so every output) is deterministic whatever the hash
 from __future__ import annotations
 
 from sim.platforms import Platform
-from sim.registry.records import AudienceKey, Profile
+from sim.registry.records import EMPTY, TARGETABLE, AudienceKey, Profile
 
 
 class AudienceIndex:
     """Profiles holding at least one foreground (or any) token, per (app, platform) and per app."""
 
-    __slots__ = ("_any", "_any_targetable", "_foreground", "_foreground_targetable")
+    __slots__ = (
+        "_any",
+        "_any_targetable",
+        "_app_keys",
+        "_foreground",
+        "_foreground_targetable",
+        "_keys",
+    )
 
     def __init__(self) -> None:
         self._foreground: dict[AudienceKey, dict[str, None]] = {}
         self._any: dict[AudienceKey, dict[str, None]] = {}
         self._foreground_targetable: dict[AudienceKey, int] = {}
         self._any_targetable: dict[AudienceKey, int] = {}
+        self._keys: dict[tuple[str, Platform], tuple[AudienceKey, AudienceKey]] = {}
+        self._app_keys: dict[str, AudienceKey] = {}
 
     # -- updates -----------------------------------------------------------------------------
 
@@ -46,18 +55,26 @@ class AudienceIndex:
         any_token: bool,
         foreground: bool,
     ) -> None:
-        for key in ((app, platform), (app, None)):
-            if any_token:
-                self._bump(profile, key, profile.any_counts, self._any, self._any_targetable, step)
-            if foreground:
-                self._bump(
-                    profile,
-                    key,
-                    profile.foreground_counts,
-                    self._foreground,
-                    self._foreground_targetable,
-                    step,
-                )
+        keys = self._keys.get((app, platform))
+        if keys is None:
+            # one shared pair of key tuples per (app, platform), not two new ones per profile
+            app_key = self._app_keys.setdefault(app, (app, None))
+            keys = self._keys[(app, platform)] = ((app, platform), app_key)
+        targetable = profile.state in TARGETABLE
+        if any_token:
+            profile.any_counts = self._bump(
+                profile, keys, profile.any_counts, self._any, self._any_targetable, step, targetable
+            )
+        if foreground:
+            profile.foreground_counts = self._bump(
+                profile,
+                keys,
+                profile.foreground_counts,
+                self._foreground,
+                self._foreground_targetable,
+                step,
+                targetable,
+            )
 
     def targetability_changed(self, profile: Profile, targetable: bool) -> None:
         """The profile's subscription state moved into or out of the targetable states."""
@@ -72,28 +89,37 @@ class AudienceIndex:
     @staticmethod
     def _bump(
         profile: Profile,
-        key: AudienceKey,
+        keys: tuple[AudienceKey, AudienceKey],
         counts: dict[AudienceKey, int],
         members: dict[AudienceKey, dict[str, None]],
-        targetable: dict[AudienceKey, int],
+        targetable_counts: dict[AudienceKey, int],
         step: int,
-    ) -> None:
-        before = counts.get(key, 0)
-        after = before + step
-        if after < 0:
-            raise AssertionError(f"audience count below zero for {profile.profile_id} {key}")
-        if after:
-            counts[key] = after
-        else:
-            del counts[key]
-        if before == 0 and after > 0:
-            members.setdefault(key, {})[profile.profile_id] = None
-            if profile.state.targetable:
-                targetable[key] = targetable.get(key, 0) + 1
-        elif before > 0 and after == 0:
-            del members[key][profile.profile_id]
-            if profile.state.targetable:
-                targetable[key] -= 1
+        targetable: bool,
+    ) -> dict[AudienceKey, int]:
+        """Add ``step`` to the profile's count under both keys; returns the counts to keep."""
+        if counts is EMPTY:
+            counts = {}  # the profile's own dict, from its first token on
+        for key in keys:
+            before = counts.get(key, 0)
+            after = before + step
+            if after < 0:
+                raise AssertionError(f"audience count below zero for {profile.profile_id} {key}")
+            if after:
+                counts[key] = after
+            else:
+                del counts[key]
+            if before == 0 and after > 0:
+                holders = members.get(key)
+                if holders is None:
+                    holders = members[key] = {}
+                holders[profile.profile_id] = None
+                if targetable:
+                    targetable_counts[key] = targetable_counts.get(key, 0) + 1
+            elif before > 0 and after == 0:
+                del members[key][profile.profile_id]
+                if targetable:
+                    targetable_counts[key] -= 1
+        return counts if counts else EMPTY
 
     # -- queries -----------------------------------------------------------------------------
 

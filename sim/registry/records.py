@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, NoReturn
 
 from sim.platforms import Platform
 
@@ -15,6 +16,32 @@ from sim.platforms import Platform
 Slot = tuple[str, str]
 #: An audience key: (app id, platform) or (app id, None) for every platform of the app.
 AudienceKey = tuple[str, Platform | None]
+
+
+class _Empty(dict[Any, Any]):
+    """The one shared empty dict of every profile that holds nothing; it refuses every write."""
+
+    __slots__ = ()
+
+    def _refuse(self, *_args: object, **_kwargs: object) -> NoReturn:
+        raise TypeError("the shared empty dict is never written to: give the profile its own dict")
+
+    __setitem__ = __delitem__ = setdefault = update = pop = popitem = clear = _refuse
+    __ior__ = _refuse
+
+    def __reduce__(self) -> str:
+        return "EMPTY"  # pickled and copied as the one shared instance
+
+
+#: A profile's ``tokens`` and audience counts until it holds something, and again once it holds
+#: nothing: most profiles (the anonymous profiles of past installs) hold nothing, and a dict that
+#: was emptied never gives its memory back. The registry swaps in a dict of the profile's own on
+#: the first write and puts this one back when the dict empties.
+EMPTY: dict[Any, Any] = _Empty()
+
+
+def _empty() -> dict[Any, Any]:
+    return EMPTY
 
 
 class SubscriptionState(StrEnum):
@@ -27,7 +54,13 @@ class SubscriptionState(StrEnum):
     @property
     def targetable(self) -> bool:
         """True when a default campaign may target the profile (rule R9)."""
-        return self is not SubscriptionState.UNSUBSCRIBED
+        return self in TARGETABLE
+
+
+#: The states a default campaign may target (R9). Hot paths test membership here rather than read
+#: ``state.targetable``: on Python 3.11 a property of an enum member, and any member read off its
+#: enum class, goes through ``EnumType``'s slow attribute hook.
+TARGETABLE = frozenset({SubscriptionState.SUBSCRIBED, SubscriptionState.OPTED_IN})
 
 
 @dataclass(slots=True)
@@ -51,11 +84,12 @@ class Profile:
     state_changed_at: float | None = None
     #: devices the profile has been seen on, in first-seen order (engagement view, R11)
     devices: dict[str, None] = field(default_factory=dict)
-    #: tokens held, by slot
-    tokens: dict[Slot, str] = field(default_factory=dict)
-    #: number of foreground / any tokens held per audience key (kept by the audience index)
-    foreground_counts: dict[AudienceKey, int] = field(default_factory=dict)
-    any_counts: dict[AudienceKey, int] = field(default_factory=dict)
+    #: tokens held, by slot (the shared :data:`EMPTY` while none)
+    tokens: dict[Slot, str] = field(default_factory=_empty)
+    #: number of foreground / any tokens held per audience key (kept by the audience index;
+    #: the shared :data:`EMPTY` while none)
+    foreground_counts: dict[AudienceKey, int] = field(default_factory=_empty)
+    any_counts: dict[AudienceKey, int] = field(default_factory=_empty)
 
 
 @dataclass(slots=True)

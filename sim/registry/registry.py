@@ -26,6 +26,8 @@ from sim.registry.errors import (
 from sim.registry.events import Cause, Change, EventStream, TokenEvent, TokenListener
 from sim.registry.policy import RegistryPolicy
 from sim.registry.records import (
+    EMPTY,
+    TARGETABLE,
     App,
     Profile,
     Slot,
@@ -33,6 +35,10 @@ from sim.registry.records import (
     TokenRecord,
     UninstallEstimate,
 )
+
+# Read on every provider answer; a member read off its enum class goes through EnumType's slow
+# attribute hook on Python 3.11.
+_DELIVERED, _REMOVE = Action.DELIVERED, Action.REMOVE
 
 #: Uninstall tracking probes users with no session and no push for this long (rule R7).
 PROBE_QUIET_DAYS = 1.0
@@ -49,6 +55,27 @@ class ResponseOutcome:
     removed: bool = False
     #: an APNs 410 older than the token's latest registration, ignored (DESIGN §2)
     stale_410: bool = False
+
+
+#: the outcomes that carry no more than the action, built once (they are immutable)
+_NOT_HELD = {action: ResponseOutcome(action, held=False) for action in Action}
+_HELD = {action: ResponseOutcome(action, held=True) for action in Action}
+
+
+def _hold(profile: Profile, slot: Slot, token: str) -> None:
+    """The profile now holds ``token`` for ``slot`` (its own dict from the first token on)."""
+    if profile.tokens is EMPTY:
+        profile.tokens = {slot: token}
+    else:
+        profile.tokens[slot] = token
+
+
+def _release(profile: Profile, slot: Slot) -> None:
+    """The profile no longer holds the token of ``slot`` (the shared empty dict once none)."""
+    tokens = profile.tokens
+    del tokens[slot]
+    if not tokens:
+        profile.tokens = EMPTY
 
 
 def anonymous_profile_id(device: str, app: str) -> str:
@@ -144,15 +171,21 @@ class Registry:
         self._tick(now)
         slot = (device, app)
         owner = self._session_owner(slot)
-        existing_token = self._by_slot.get(slot)
-        existing = self._tokens[existing_token] if existing_token is not None else None
+        if elsewhere is not None and elsewhere.device == device:
+            existing: TokenRecord | None = elsewhere  # the slot's own token (R1), already found
+        else:
+            existing_token = self._by_slot.get(slot)
+            existing = self._tokens[existing_token] if existing_token is not None else None
         shown = foreground or provisional
 
         if owner is None or token is None:
             if existing is not None:
                 self._remove(existing, now, Cause.LOGGED_OUT if owner is None else Cause.PURGED)
             return None
-        self._profiles[owner].devices.setdefault(device, None)
+        if existing is None or existing.profile != owner:
+            # (a record the owner already holds for this slot means the device is already among
+            # the owner's devices: it was added before the record was created or moved there)
+            self._profiles[owner].devices.setdefault(device, None)
 
         if existing is not None and existing.token == token:
             record = existing
@@ -261,14 +294,14 @@ class Registry:
             )
         self._tick(now)
         if record is None:
-            return ResponseOutcome(action, held=False)
+            return _NOT_HELD[action]
         record.last_push_at = now
         quiet = self._quiet.get(record.app)
         if quiet is not None:
             quiet.touch(token, now)
-        if action is Action.DELIVERED:
+        if action is _DELIVERED:
             record.last_accepted_at = now
-        elif action is Action.REMOVE:
+        elif action is _REMOVE:
             if (
                 self.policy.honour_apns_timestamp
                 and result.provider is Provider.APNS
@@ -288,7 +321,7 @@ class Registry:
             self._apps[record.app].config_flagged_at = now
         elif action is Action.FLAG_PAYLOAD:
             self._apps[record.app].payload_flagged_at = now
-        return ResponseOutcome(action, held=True)
+        return _HELD[action]
 
     # -- maintenance -------------------------------------------------------------------------
 
@@ -335,7 +368,7 @@ class Registry:
         if include_unsubscribed:
             return list(holders)
         profiles = self._profiles
-        return [p for p in holders if profiles[p].state.targetable]
+        return [p for p in holders if profiles[p].state in TARGETABLE]
 
     def audience_size(
         self,
@@ -437,6 +470,9 @@ class Registry:
         return found
 
     def _check_platform(self, app: str, platform: Platform | str) -> Platform:
+        found = self._apps.get(app)
+        if found is not None and platform.__class__ is Platform and platform in found.platforms:
+            return platform  # the common case: a known platform of a known app
         try:
             plat = parse_platform(platform)
         except UnknownPlatformError as error:
@@ -449,8 +485,9 @@ class Registry:
         return plat
 
     def _session_owner(self, slot: Slot) -> str | None:
-        if slot in self._slot_user:
-            return self._slot_user[slot]
+        owner = self._slot_user.get(slot, "")  # "" is never a profile id: the slot is new
+        if owner != "":
+            return owner  # the current user, or None once detached
         owner = anonymous_profile_id(*slot)
         if owner not in self._profiles:
             self._profiles[owner] = Profile(owner, anonymous=True)
@@ -476,9 +513,10 @@ class Registry:
 
     def _add(self, record: TokenRecord, now: float, cause: Cause) -> None:
         self._tokens[record.token] = record
-        self._by_slot[record.slot] = record.token
+        slot = record.slot  # one tuple for both indexes
+        self._by_slot[slot] = record.token
         profile = self._profiles[record.profile]
-        profile.tokens[record.slot] = record.token
+        _hold(profile, slot, record.token)
         self._audience.add(profile, record.app, record.platform, record.foreground)
         self._emit(record, Change.ADD, cause, now)
 
@@ -486,7 +524,7 @@ class Registry:
         del self._tokens[record.token]
         del self._by_slot[record.slot]
         profile = self._profiles[record.profile]
-        del profile.tokens[record.slot]
+        _release(profile, record.slot)
         self._audience.remove(profile, record.app, record.platform, record.foreground)
         self._sessions[record.app].discard(record.token)
         quiet = self._quiet.get(record.app)
@@ -497,13 +535,13 @@ class Registry:
     def _move(self, record: TokenRecord, new_owner: str, now: float) -> TokenRecord:
         """R13: a move between users is a remove plus an add of the same token."""
         old = self._profiles[record.profile]
-        del old.tokens[record.slot]
+        _release(old, record.slot)
         self._audience.remove(old, record.app, record.platform, record.foreground)
         self._emit(record, Change.REMOVE, Cause.MOVED, now)
         record.profile = new_owner
         record.updated_at = now
         new = self._profiles[new_owner]
-        new.tokens[record.slot] = record.token
+        _hold(new, record.slot, record.token)
         self._audience.add(new, record.app, record.platform, record.foreground)
         self._emit(record, Change.ADD, Cause.MOVED, now)
         return record

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sim.platforms import PROVIDER_OF, Provider
+from sim.platforms import PROVIDER_OF, Platform, Provider
 from sim.providers import PushService, TokenDeath
 from sim.providers.config import RandomSource
-from sim.world.device import Device, DeviceKind, Permission
+from sim.world.device import SHOWING, Device, DeviceKind, Permission
 from sim.world.sdk import Sdk
 from sim.world.signals import Signals, Truth, TruthEvent
+
+# Members used on every session, bound once: on Python 3.11 reading a member off its enum class
+# (``Permission.GRANTED``) goes through ``EnumType``'s slow attribute hook (about 0.1 µs each).
+_WEB, _ANDROID_LEGACY = DeviceKind.WEB, DeviceKind.ANDROID_LEGACY
+_NOT_ASKED, _DISMISSED = Permission.NOT_ASKED, Permission.DISMISSED
+_GRANTED, _PROVISIONAL = Permission.GRANTED, Permission.PROVISIONAL
 
 
 class Answer(StrEnum):
@@ -57,6 +63,12 @@ class Actions:
         self.installs: dict[str, Device] = {}
         #: every device ever in the world, by device id
         self.devices: dict[str, Device] = {}
+        #: the push service of each platform (one look-up on the session path instead of two)
+        self._service_of = {
+            platform: providers[PROVIDER_OF[platform]]
+            for platform in Platform
+            if PROVIDER_OF[platform] in providers
+        }
 
     def add_device(self, device: Device) -> Device:
         """Add a device to the world."""
@@ -104,17 +116,18 @@ class Actions:
     def _report_session(self, now: float, device: Device) -> None:
         token = device.token
         if token is not None:
-            self.provider(device).connect(now, token)
-        if device.kind is DeviceKind.WEB and device.permission is not Permission.GRANTED:
+            self._service_of[device.platform].connect(now, token)
+        kind, permission = device.kind, device.permission
+        if kind is _WEB and permission is not _GRANTED:
             token = None  # a page without a push subscription
         self.sdk.session_start(
             device=device.install_id,
             app=self.app,
             platform=device.platform,
             token=token,
-            foreground=device.permission.shows,
-            provisional=device.permission is Permission.PROVISIONAL,
-            implicit_permission=device.kind is DeviceKind.ANDROID_LEGACY,
+            foreground=permission in SHOWING,
+            provisional=permission is _PROVISIONAL,
+            implicit_permission=kind is _ANDROID_LEGACY,
         )
 
     def _prompt(self, device: Device, answer: Answer | None) -> None:
@@ -152,9 +165,9 @@ class Actions:
 
     def _ensure_token(self, now: float, device: Device) -> None:
         """Native apps get a token at their first session; web only once permission is granted."""
-        if device.kind is DeviceKind.WEB and device.permission is not Permission.GRANTED:
+        if device.kind is _WEB and device.permission is not _GRANTED:
             return
-        service = self.provider(device)
+        service = self._service_of[device.platform]
         if device.token is not None and service.delivers(now, device.token):
             return
         old = device.token
@@ -200,11 +213,14 @@ class Actions:
 
     def session(self, now: float, device: Device, answer: Answer | None = None) -> None:
         """A session start. ``answer`` answers a prompt shown again (Android 13+ after dismiss)."""
-        self._require(device, launched=True)
+        if device.retired or not device.installed or not device.launched:
+            self._require(device, launched=True)  # raises, saying what is wrong
         before = device.permission
-        self._prompt(device, answer)
-        if device.permission is not before:
-            self._signal(now, Truth.PERMISSION, device)
+        if before is _NOT_ASKED or before is _DISMISSED:
+            # a prompt only ever shows while the permission is undecided (see _prompt)
+            self._prompt(device, answer)
+            if device.permission is not before:
+                self._signal(now, Truth.PERMISSION, device)
         self._ensure_token(now, device)
         self._report_session(now, device)
 

@@ -22,11 +22,45 @@ from sim.world.params import WorldParams
 from sim.world.streams import Streams
 
 INF = math.inf
+#: read on every session; a member read off its enum class is slow on Python 3.11 (EnumType hook)
+_DISMISSED = Permission.DISMISSED
 
 
-def _exp(rng: np.random.Generator, rate: float) -> float:
-    """An exponential waiting time with ``rate`` per day (infinite for a zero rate)."""
-    return float(rng.exponential(1.0 / rate)) if rate > 0 else INF
+def _scale(rate: float) -> float | None:
+    """The mean wait of an exponential clock with ``rate`` per day (None: it never fires)."""
+    return 1.0 / rate if rate > 0 else None
+
+
+def _wait(rng: np.random.Generator, scale: float | None) -> float:
+    """An exponential waiting time with mean ``scale`` days (infinite for None)."""
+    return float(rng.exponential(scale)) if scale is not None else INF
+
+
+class ExponentialWaits:
+    """Exponential waiting times from a stream that draws nothing else, taken in blocks.
+
+    numpy's ``Generator.exponential(scale)`` is ``scale * standard_exponential()`` on the same bit
+    generator, and ``standard_exponential(size=n)`` gives the same values as n single draws, so
+    ``wait(scale)`` is bit for bit the ``float(rng.exponential(scale))`` of one-by-one drawing, at
+    a fraction of the cost. Only valid for a stream nobody else draws from: values are taken ahead.
+    """
+
+    __slots__ = ("_block", "_rng")
+
+    #: standard exponentials drawn at a time
+    BLOCK = 4096
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._block: list[float] = []
+
+    def wait(self, scale: float) -> float:
+        """An exponential waiting time with mean ``scale`` days."""
+        block = self._block
+        if not block:
+            block = self._block = self._rng.standard_exponential(self.BLOCK).tolist()
+            block.reverse()  # popped from the end, so drawn in order
+        return scale * block.pop()
 
 
 def uninstall_time(u: float, by_day1: float, by_day30: float, later_per_day: float) -> float:
@@ -71,6 +105,27 @@ class Behaviour:
         self.r_permission = streams["permission"]
         self.r_lifecycle = streams["lifecycle"]
         self.r_users = streams["users"]
+        #: session arrivals, the most frequent draw: the sessions stream draws nothing else
+        self.session_waits = ExponentialWaits(self.r_sessions)
+        b, p = params.behaviour, params.permission
+        self._dormant_scale = _scale(b.dormant_session_rate_per_day)
+        self._update_scale = _scale(b.app_update_per_day)
+        self._os_scale = _scale(b.os_reinstall_per_day)
+        self._rotation_scale = _scale(b.provider_rotation_per_day)
+        self._replace_scale = _scale(b.device_replacement_per_day)
+        self._switch_scale = _scale(b.user_switch_per_day)
+        self._logout_scale = _scale(b.logout_per_day)
+        #: the settings toggle: turned off while notifications show, on again while denied
+        self._toggle_scales = {
+            permission: _scale(
+                p.turn_off_per_day
+                if permission.shows
+                else p.turn_on_per_day
+                if permission in (Permission.DENIED, Permission.DENIED_FINAL)
+                else 0.0
+            )
+            for permission in Permission
+        }
 
     def start(self, device: Device, install_at: float) -> None:
         """Start the life of ``device``, its first install at ``install_at``."""
@@ -103,45 +158,148 @@ class Behaviour:
     # -- one device's life -------------------------------------------------------------------
 
     def life(self, device: Device, start_at: float, *, restored: bool) -> Generator[Any, Any, None]:
-        """Install, launch, sessions and everything else, until the device is replaced."""
+        """Install, launch, sessions and everything else, until the device is replaced.
+
+        One generator for the whole life, sessions included: a suspended generator's frame is the
+        largest thing a device costs, and most devices spend the run waiting for their next session.
+
+        While launched, the install's clocks compete. Sessions are by far the most frequent event;
+        the other clocks (permission toggle, update, OS reinstall, rotation, replacement, user
+        switch, logout) rarely fire, so their earliest time is kept in ``rare`` and recomputed only
+        when one of them is redrawn. Equal times are resolved in one fixed order: uninstall, regime
+        change, session, then toggle, update, OS reinstall, rotation, switch, logout, replacement.
+        """
         env, act, b = self.env, self.actions, self.params.behaviour
+        sessions, rl, ru = self.session_waits, self.r_lifecycle, self.r_users
+        dormant_scale = self._dormant_scale
         yield env.timeout(max(0.0, start_at - env.now))
         reinstall = restored
         while True:
             if not device.installed:
                 act.install(env.now, device)
-            # per-install traits, drawn at install from the behaviour stream
-            rb = self.r_behaviour
-            rate = b.session_rate_per_day * float(
-                np.exp(b.session_rate_log_sigma * rb.standard_normal())
+            active_rate, lifetime, quiet_before, active_for, comes_back, launch_delay = (
+                self._draw_install(reinstall)
             )
-            lifetime = uninstall_time(
-                float(rb.random()),
-                b.uninstall_by_day1_share,
-                b.uninstall_by_day30_share,
-                b.uninstall_later_per_day,
-            )
-            quiet_before = float(rb.exponential(b.last_open_before_uninstall_days))
-            active_for = float(rb.exponential(b.active_mean_days))
-            comes_back = float(rb.random()) < b.reinstall_share
-            never_launched = reinstall and float(rb.random()) < b.reinstall_never_launched_share
-            launch_mean = (
-                b.reinstall_launch_delay_mean_days if reinstall else b.first_launch_delay_mean_days
-            )
-            launch_delay = float(rb.exponential(launch_mean)) if launch_mean > 0 else 0.0
-
             installed_at = env.now
             uninstall_at = installed_at + lifetime
-            launch_at = INF if never_launched else installed_at + launch_delay
+            launch_at = installed_at + launch_delay
             if launch_at < uninstall_at:
                 yield env.timeout(launch_at - env.now)
                 act.launch(env.now, device, None if restored else self.answer(device))
                 self._maybe_login(device)
-                outcome = yield from self._sessions(
-                    device, rate, env.now + active_for, uninstall_at, uninstall_at - quiet_before
+
+                # -- launched: competing clocks until uninstall (break) or replacement (return)
+                now = env.now
+                dormant_at = now + active_for
+                last_open_at = uninstall_at - quiet_before
+                active_scale = 1.0 / active_rate if active_rate > 0 else None
+                # the session rate: active until dormant, dormant after, none after the last open
+                scale = (
+                    None
+                    if now >= last_open_at
+                    else active_scale
+                    if now < dormant_at
+                    else dormant_scale
                 )
-                if outcome == "replaced":
-                    return
+                next_session = now + sessions.wait(scale) if scale is not None else INF
+                regime_change = (
+                    min(t for t in (dormant_at, last_open_at) if t > now)
+                    if max(dormant_at, last_open_at) > now
+                    else INF
+                )
+                next_toggle = now + self._toggle_wait(device)
+                next_update = now + _wait(rl, self._update_scale)
+                next_os = now + _wait(rl, self._os_scale)
+                next_rotation = now + _wait(rl, self._rotation_scale)
+                next_replace = now + _wait(rl, self._replace_scale)
+                next_switch = now + (_wait(ru, self._switch_scale) if device.shared else INF)
+                next_logout = now + _wait(ru, self._logout_scale)
+                rare = min(
+                    next_toggle,
+                    next_update,
+                    next_os,
+                    next_rotation,
+                    next_replace,
+                    next_switch,
+                    next_logout,
+                )
+                while True:
+                    t = min(next_session, regime_change, rare, uninstall_at)
+                    if t == INF:
+                        yield env.event()  # nothing will ever happen to this install again
+                    yield env.timeout(t - now)
+                    now = env.now
+                    if t == uninstall_at:
+                        break
+                    if t == regime_change:
+                        scale = (
+                            None
+                            if now >= last_open_at
+                            else active_scale
+                            if now < dormant_at
+                            else dormant_scale
+                        )
+                        next_session = now + sessions.wait(scale) if scale is not None else INF
+                        later = [x for x in (dormant_at, last_open_at) if x > now]
+                        regime_change = min(later) if later else INF
+                        continue
+                    if t == next_session:
+                        answer = self.answer(device) if device.permission is _DISMISSED else None
+                        if device.user is None:
+                            self._maybe_login(device)
+                        act.session(now, device, answer)
+                        scale = (
+                            None
+                            if now >= last_open_at
+                            else active_scale
+                            if now < dormant_at
+                            else dormant_scale
+                        )
+                        next_session = now + sessions.wait(scale) if scale is not None else INF
+                        if answer is not None:
+                            next_toggle = now + self._toggle_wait(device)
+                            rare = min(
+                                next_toggle,
+                                next_update,
+                                next_os,
+                                next_rotation,
+                                next_replace,
+                                next_switch,
+                                next_logout,
+                            )
+                        continue
+                    if t == next_toggle:
+                        act.set_permission(now, device, on=not device.permission.shows)
+                        next_toggle = now + self._toggle_wait(device)
+                    elif t == next_update:
+                        if float(rl.random()) < b.app_update_rotation_share:
+                            act.rotate(now, device, TokenDeath.APP_UPDATE)
+                        next_update = now + _wait(rl, self._update_scale)
+                    elif t == next_os:
+                        act.rotate(now, device, TokenDeath.OS_REINSTALL)
+                        next_os = now + _wait(rl, self._os_scale)
+                    elif t == next_rotation:
+                        act.rotate(now, device, TokenDeath.ROTATION)
+                        next_rotation = now + _wait(rl, self._rotation_scale)
+                    elif t == next_switch:
+                        others = [s for s in device.sharers if s != device.user]
+                        act.login(now, device, others[int(ru.integers(len(others)))])
+                        next_switch = now + _wait(ru, self._switch_scale)
+                    elif t == next_logout:
+                        act.logout(now, device)
+                        next_logout = now + _wait(ru, self._logout_scale)
+                    elif t == next_replace:
+                        self._replace(device, now)
+                        return
+                    rare = min(
+                        next_toggle,
+                        next_update,
+                        next_os,
+                        next_rotation,
+                        next_replace,
+                        next_switch,
+                        next_logout,
+                    )
             else:
                 yield env.timeout(uninstall_at - env.now) if uninstall_at < INF else env.event()
             restored = False
@@ -149,8 +307,54 @@ class Behaviour:
                 act.uninstall(env.now, device)
             if not comes_back:
                 return
-            yield env.timeout(float(self.r_lifecycle.exponential(b.reinstall_delay_mean_days)))
+            yield env.timeout(float(rl.exponential(b.reinstall_delay_mean_days)))
             reinstall = True
+
+    def _draw_install(self, reinstall: bool) -> tuple[float, float, float, float, bool, float]:
+        """Per-install traits, drawn at install from the behaviour stream.
+
+        Session rate, days to uninstall, last open before uninstall, active period, whether the
+        person reinstalls later, and days to the first launch (infinite: never launched).
+        """
+        b, rb = self.params.behaviour, self.r_behaviour
+        rate = b.session_rate_per_day * float(
+            np.exp(b.session_rate_log_sigma * rb.standard_normal())
+        )
+        lifetime = uninstall_time(
+            float(rb.random()),
+            b.uninstall_by_day1_share,
+            b.uninstall_by_day30_share,
+            b.uninstall_later_per_day,
+        )
+        quiet_before = float(rb.exponential(b.last_open_before_uninstall_days))
+        active_for = float(rb.exponential(b.active_mean_days))
+        comes_back = float(rb.random()) < b.reinstall_share
+        never_launched = reinstall and float(rb.random()) < b.reinstall_never_launched_share
+        launch_mean = (
+            b.reinstall_launch_delay_mean_days if reinstall else b.first_launch_delay_mean_days
+        )
+        launch_delay = float(rb.exponential(launch_mean)) if launch_mean > 0 else 0.0
+        return (
+            rate,
+            lifetime,
+            quiet_before,
+            active_for,
+            comes_back,
+            INF if never_launched else launch_delay,
+        )
+
+    def _replace(self, device: Device, now: float) -> None:
+        """The device is replaced; the app may come along (restored) or be installed again."""
+        env, act, b, rl = self.env, self.actions, self.params.behaviour, self.r_lifecycle
+        restore = float(rl.random()) < b.restore_share
+        new = act.replace(now, device, self.new_device_id(), restore=restore)
+        if restore and new.installed:
+            # the restored app is opened on the new device after a while, then lives on
+            delay = float(rl.exponential(b.reinstall_launch_delay_mean_days))
+            env.process(self.life(new, now + delay, restored=True))
+        elif float(rl.random()) < b.reinstall_share:
+            delay = float(rl.exponential(b.reinstall_delay_mean_days))
+            env.process(self.life(new, now + delay, restored=False))
 
     def _maybe_login(self, device: Device) -> None:
         """At launch (or a session while logged out), someone may log in."""
@@ -159,104 +363,6 @@ class Behaviour:
         if float(self.r_users.random()) < self.params.population.login_share:
             self.actions.login(self.env.now, device, device.owner)
 
-    def _sessions(
-        self,
-        device: Device,
-        active_rate: float,
-        dormant_at: float,
-        uninstall_at: float,
-        last_open_at: float,
-    ) -> Generator[Any, Any, str]:
-        """The installed, launched life: competing clocks until uninstall or replacement."""
-        env, act, b, p = self.env, self.actions, self.params.behaviour, self.params.permission
-        rs, rl, ru, rp = self.r_sessions, self.r_lifecycle, self.r_users, self.r_permission
-        now = env.now
-
-        def session_rate(t: float) -> float:
-            if t >= last_open_at:
-                return 0.0
-            return active_rate if t < dormant_at else b.dormant_session_rate_per_day
-
-        def toggle_rate() -> float:
-            if device.permission.shows:
-                return p.turn_off_per_day
-            if device.permission in (Permission.DENIED, Permission.DENIED_FINAL):
-                return p.turn_on_per_day
-            return 0.0
-
-        next_session = now + _exp(rs, session_rate(now))
-        regime_change = (
-            min(t for t in (dormant_at, last_open_at) if t > now)
-            if max(dormant_at, last_open_at) > now
-            else INF
-        )
-        next_toggle = now + _exp(rp, toggle_rate())
-        next_update = now + _exp(rl, b.app_update_per_day)
-        next_os = now + _exp(rl, b.os_reinstall_per_day)
-        next_rotation = now + _exp(rl, b.provider_rotation_per_day)
-        next_replace = now + _exp(rl, b.device_replacement_per_day)
-        next_switch = now + (_exp(ru, b.user_switch_per_day) if device.shared else INF)
-        next_logout = now + _exp(ru, b.logout_per_day)
-
-        while True:
-            t = min(
-                next_session,
-                regime_change,
-                next_toggle,
-                next_update,
-                next_os,
-                next_rotation,
-                next_replace,
-                next_switch,
-                next_logout,
-                uninstall_at,
-            )
-            if t == INF:
-                yield env.event()  # nothing will ever happen to this install again
-            yield env.timeout(t - env.now)
-            now = env.now
-            if t == uninstall_at:
-                return "uninstall"
-            if t == regime_change:
-                next_session = now + _exp(rs, session_rate(now))
-                later = [x for x in (dormant_at, last_open_at) if x > now]
-                regime_change = min(later) if later else INF
-            elif t == next_session:
-                answer = self.answer(device) if device.permission is Permission.DISMISSED else None
-                if device.user is None:
-                    self._maybe_login(device)
-                act.session(now, device, answer)
-                next_session = now + _exp(rs, session_rate(now))
-                if answer is not None:
-                    next_toggle = now + _exp(rp, toggle_rate())
-            elif t == next_toggle:
-                act.set_permission(now, device, on=not device.permission.shows)
-                next_toggle = now + _exp(rp, toggle_rate())
-            elif t == next_update:
-                if float(rl.random()) < b.app_update_rotation_share:
-                    act.rotate(now, device, TokenDeath.APP_UPDATE)
-                next_update = now + _exp(rl, b.app_update_per_day)
-            elif t == next_os:
-                act.rotate(now, device, TokenDeath.OS_REINSTALL)
-                next_os = now + _exp(rl, b.os_reinstall_per_day)
-            elif t == next_rotation:
-                act.rotate(now, device, TokenDeath.ROTATION)
-                next_rotation = now + _exp(rl, b.provider_rotation_per_day)
-            elif t == next_switch:
-                others = [s for s in device.sharers if s != device.user]
-                act.login(now, device, others[int(ru.integers(len(others)))])
-                next_switch = now + _exp(ru, b.user_switch_per_day)
-            elif t == next_logout:
-                act.logout(now, device)
-                next_logout = now + _exp(ru, b.logout_per_day)
-            elif t == next_replace:
-                restore = float(rl.random()) < b.restore_share
-                new = act.replace(now, device, self.new_device_id(), restore=restore)
-                if restore and new.installed:
-                    # the restored app is opened on the new device after a while, then lives on
-                    delay = float(rl.exponential(b.reinstall_launch_delay_mean_days))
-                    env.process(self.life(new, now + delay, restored=True))
-                elif float(rl.random()) < b.reinstall_share:
-                    delay = float(rl.exponential(b.reinstall_delay_mean_days))
-                    env.process(self.life(new, now + delay, restored=False))
-                return "replaced"
+    def _toggle_wait(self, device: Device) -> float:
+        """Days until the user next flips the notification setting (infinite: never)."""
+        return _wait(self.r_permission, self._toggle_scales[device.permission])

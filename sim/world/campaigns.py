@@ -19,6 +19,12 @@ from sim.registry import Registry
 from sim.world.device import Device
 from sim.world.signals import Outcome, SendRecord, Signals
 
+# Read on every send; a member read off its enum class goes through EnumType's slow attribute
+# hook on Python 3.11.
+_DELIVERED, _RETRY = Action.DELIVERED, Action.RETRY
+_DISPLAYED, _MISDIRECTED, _DROPPED = Outcome.DISPLAYED, Outcome.MISDIRECTED, Outcome.DROPPED
+_BACKGROUND = Outcome.DELIVERED_BACKGROUND
+
 _FINAL = {
     Action.REMOVE: Outcome.BOUNCED,
     Action.FLAG_CONFIG: Outcome.FLAGGED,
@@ -98,9 +104,10 @@ class Sender:
         response = self.registry.handle_response(now, token, result)
         outcome: Outcome | None
         shown_to: str | None = None
-        if response.action is Action.DELIVERED:
+        action = response.action
+        if action is _DELIVERED:
             outcome, shown_to = self._truth(service, token, install_id, target, foreground)
-        elif response.action is Action.RETRY:
+        elif action is _RETRY:
             if self.backoff.should_retry(attempt):
                 jitter = self.retry_rng.random() if self.retry_rng is not None else 0.0
                 delay = self.backoff.delay(attempt, result, jitter)
@@ -117,7 +124,7 @@ class Sender:
             else:
                 outcome = Outcome.GAVE_UP
         else:
-            outcome = _FINAL[response.action]
+            outcome = _FINAL[action]
         if self.signals.send:
             self.signals.emit_send(
                 SendRecord(
@@ -145,14 +152,14 @@ class Sender:
             or device.token != token
             or not service.delivers(self.env.now, token)
         ):
-            return Outcome.DROPPED, None
+            return _DROPPED, None
         if not foreground:
-            return Outcome.DELIVERED_BACKGROUND, None
+            return _BACKGROUND, None
         if not device.shows_notifications:
-            return Outcome.DROPPED, None
+            return _DROPPED, None
         if device.user == target:
-            return Outcome.DISPLAYED, device.user
-        return Outcome.MISDIRECTED, device.user
+            return _DISPLAYED, device.user
+        return _MISDIRECTED, device.user
 
 
 def campaign_schedule(

@@ -39,7 +39,13 @@ class Permission(StrEnum):
     @property
     def shows(self) -> bool:
         """True when a notification sent now would be shown to the user."""
-        return self is Permission.GRANTED or self is Permission.PROVISIONAL
+        return self in SHOWING
+
+
+#: Permissions under which a notification is shown. Hot paths test membership here rather than
+#: read ``permission.shows``: on Python 3.11 a property of an enum member, and any member read off
+#: its enum class (``Permission.GRANTED``), goes through ``EnumType``'s slow attribute hook.
+SHOWING = frozenset({Permission.GRANTED, Permission.PROVISIONAL})
 
 
 @dataclass(slots=True)
@@ -82,4 +88,4 @@ class Device:
     @property
     def shows_notifications(self) -> bool:
         """True when the app is installed, launched and allowed to show notifications."""
-        return self.installed and self.launched and self.permission.shows
+        return self.installed and self.launched and self.permission in SHOWING

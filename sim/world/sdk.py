@@ -6,7 +6,6 @@ batches its requests. Calls are applied in the order they were made.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import simpy
@@ -14,7 +13,11 @@ import simpy
 from sim.platforms import Platform
 from sim.registry import Registry
 
-Call = Callable[[float], object]
+#: A queued call: the registry operation's name, then its arguments after ``now``. A plain tuple
+#: costs a fraction of a closure to build, and one is queued on every session.
+Call = tuple[Any, ...]
+
+_SESSION_START, _CHANGE_USER, _LOG_OUT = "session_start", "change_user", "log_out"
 
 
 class Sdk:
@@ -32,17 +35,41 @@ class Sdk:
 
     def _queue(self, call: Call) -> None:
         if self.delay == 0:
-            call(self._env.now)
+            self._apply(self._env.now, call)
             return
-        if not self._pending:
+        pending = self._pending
+        if not pending:
             self._env.timeout(self.delay).callbacks.append(self._flush)
-        self._pending.append(call)
+        pending.append(call)
 
     def _flush(self, _event: Any) -> None:
         now = self._env.now
         pending, self._pending = self._pending, []
         for call in pending:
-            call(now)
+            self._apply(now, call)
+
+    def _apply(self, now: float, call: Call) -> None:
+        """Make one queued call to the registry at ``now``."""
+        registry = self.registry
+        operation = call[0]
+        if operation is _SESSION_START:
+            _, device, app, platform, token, foreground, provisional, implicit = call
+            registry.session_start(
+                now,
+                device=device,
+                app=app,
+                platform=platform,
+                token=token,
+                foreground=foreground,
+                provisional=provisional,
+                implicit_permission=implicit,
+            )
+        elif operation is _CHANGE_USER:
+            _, device, app, user = call
+            registry.change_user(now, device=device, app=app, user=user)
+        else:
+            _, device, app = call
+            registry.log_out(now, device=device, app=app)
 
     def session_start(
         self,
@@ -56,28 +83,23 @@ class Sdk:
         implicit_permission: bool,
     ) -> None:
         """Report a session start (token and permission) to the registry."""
-        registry = self.registry
-
-        def call(now: float) -> object:
-            return registry.session_start(
-                now,
-                device=device,
-                app=app,
-                platform=platform,
-                token=token,
-                foreground=foreground,
-                provisional=provisional,
-                implicit_permission=implicit_permission,
+        self._queue(
+            (
+                _SESSION_START,
+                device,
+                app,
+                platform,
+                token,
+                foreground,
+                provisional,
+                implicit_permission,
             )
-
-        self._queue(call)
+        )
 
     def change_user(self, *, device: str, app: str, user: str) -> None:
         """Report a login (``changeUser``)."""
-        registry = self.registry
-        self._queue(lambda now: registry.change_user(now, device=device, app=app, user=user))
+        self._queue((_CHANGE_USER, device, app, user))
 
     def log_out(self, *, device: str, app: str) -> None:
         """Report a logout with no new login."""
-        registry = self.registry
-        self._queue(lambda now: registry.log_out(now, device=device, app=app))
+        self._queue((_LOG_OUT, device, app))
