@@ -7,6 +7,7 @@ to notice shows up here as a count that drifts from the full walk.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from hypothesis import strategies as st
 from sim.metrics.tally import TruthTally
 from sim.metrics.truth import Snapshot, snapshot
 from sim.platforms import Provider
-from sim.providers import ProviderConfig, service_for
 from sim.scenario import load_scenario
 from sim.world import WorldParams
 from sim.world.world import World
@@ -37,11 +37,8 @@ def _counts(snap: Snapshot) -> dict[str, dict[Any, int]]:
 def _world(params: WorldParams, seed: int, *, reissue_apns: bool = False) -> World:
     world = World(params, seed)
     if reissue_apns:  # APNs handing back the same token after a reinstall (a revived token)
-        config = ProviderConfig.apns(
-            reissue_same_token_on_reinstall=True,
-            uninstall_lag_days=params.providers.apns_lag_days,
-        )
-        world.providers[Provider.APNS] = service_for(Provider.APNS, config)
+        apns = world.providers[Provider.APNS]
+        apns.config = dataclasses.replace(apns.config, reissue_same_token_on_reinstall=True)
     return world
 
 
