@@ -19,6 +19,11 @@ UNINSTALL = "uninstall_detection"
 ROTATION = "rotation_reregistration"
 SWITCH = "user_switch_move"
 
+# enum members read once (a class attribute read costs more than a global on Python 3.11)
+_GONE = frozenset({Truth.UNINSTALL, Truth.REPLACED})
+_TOKEN_CHANGED, _LOGIN = Truth.TOKEN_CHANGED, Truth.LOGIN
+_ADD, _REMOVE, _REGISTERED, _MOVED = Change.ADD, Change.REMOVE, Cause.REGISTERED, Cause.MOVED
+
 
 class Latencies:
     """Pairs truth events with the registry events that catch up with them."""
@@ -33,34 +38,35 @@ class Latencies:
 
     def on_truth(self, event: TruthEvent) -> None:
         """Listener for the world's truth events."""
-        platform = event.platform.value
-        if event.kind in (Truth.UNINSTALL, Truth.REPLACED):
-            if event.old_token is not None and self.registry.token(event.old_token) is not None:
-                self._uninstalled[event.old_token] = (event.time, platform)
-        elif event.kind is Truth.TOKEN_CHANGED:
-            if event.old_token is not None and self.registry.token(event.old_token) is not None:
+        kind, old_token = event.kind, event.old_token
+        if old_token is not None and (kind is _TOKEN_CHANGED or kind in _GONE):
+            if self.registry.token(old_token) is None:
+                return  # the registry never held it: nothing to catch up with
+            if kind is _TOKEN_CHANGED:
                 assert event.new_token is not None
-                self._rotated[event.new_token] = (event.time, platform)
-        elif event.kind is Truth.LOGIN and event.user is not None:
+                self._rotated[event.new_token] = (event.time, event.platform.value)
+            else:
+                self._uninstalled[old_token] = (event.time, event.platform.value)
+        elif kind is _LOGIN and event.user is not None:
             record = self.registry.token_for(event.install_id, "app")
             if record is not None and record.profile != event.user:
-                self._switched[event.install_id] = (event.time, platform, event.user)
+                self._switched[event.install_id] = (event.time, event.platform.value, event.user)
 
     def _on_token_event(self, event: TokenEvent) -> None:
-        if event.change is Change.REMOVE:
+        if event.change is _REMOVE:
             start = self._uninstalled.pop(event.token, None)
             if start is not None:
                 self._rows.append(
                     (UNINSTALL, start[1], start[0], event.time, event.time - start[0])
                 )
-        elif event.change is Change.ADD:
-            if event.cause is Cause.REGISTERED:
+        elif event.change is _ADD:
+            if event.cause is _REGISTERED:
                 start = self._rotated.pop(event.token, None)
                 if start is not None:
                     self._rows.append(
                         (ROTATION, start[1], start[0], event.time, event.time - start[0])
                     )
-            elif event.cause is Cause.MOVED:
+            elif event.cause is _MOVED:
                 switch = self._switched.get(event.device)
                 if switch is not None and switch[2] == event.profile:
                     del self._switched[event.device]

@@ -44,13 +44,14 @@ class TimeSeries:
         self._rows: list[tuple[Any, ...]] = []
         self._funnel: list[tuple[float, str, str, int]] = []
         self._causes: list[tuple[float, str, str, int]] = []
-        self._churn: dict[tuple[str, Change], int] = {}
+        #: token events since the last sample, per (platform, change); None: all platforms
+        self._churn: dict[tuple[Platform | None, Change], int] = {}
         world.registry.subscribe(self._on_token_event)
         self.tally = TruthTally(world)
 
     def _on_token_event(self, event: TokenEvent) -> None:
-        for key in ((event.platform.value, event.change), (ALL, event.change)):
-            self._churn[key] = self._churn.get(key, 0) + 1
+        key = (event.platform, event.change)
+        self._churn[key] = self._churn.get(key, 0) + 1
 
     def process(self) -> Generator[Any, Any, None]:
         """SimPy process: a sample every ``interval`` days."""
@@ -64,6 +65,8 @@ class TimeSeries:
         now = self.world.env.now
         snap = self.tally.snapshot(now)
         churn, self._churn = self._churn, {}
+        for change in Change:
+            churn[None, change] = sum(churn.get((p, change), 0) for p in Platform)
         for key in (*Platform, None):
             label = key.value if key is not None else ALL
             foreground = snap.foreground_tokens[key]
@@ -80,9 +83,9 @@ class TimeSeries:
                     snap.dead[key],
                     snap.zombie[key],
                     stale / foreground if foreground else 0.0,
-                    churn.get((label, Change.ADD), 0),
-                    churn.get((label, Change.UPDATE), 0),
-                    churn.get((label, Change.REMOVE), 0),
+                    churn.get((key, Change.ADD), 0),
+                    churn.get((key, Change.UPDATE), 0),
+                    churn.get((key, Change.REMOVE), 0),
                 )
             )
             for step in FUNNEL_STEPS:
