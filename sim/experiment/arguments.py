@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sim.experiment.execute import available_cores
+from sim.workers import available_cores
 
 EXAMPLES = {
     "sweep": "example:\n  pushsim sweep scenarios/uninstall_tracking_sweep.toml --replications 8 "
