@@ -44,7 +44,8 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=_positive,
         metavar="N",
-        help=f"local worker processes (default: every core, here {available_cores()})",
+        help="local worker processes, for replications or the household shards of one run "
+        f"(default: every core, here {available_cores()})",
     )
     parser.add_argument(
         "--dask",
