@@ -3,9 +3,10 @@
 Six seeds of the baseline world (2,000 devices, arrivals scaled, 120 days, 30-day warm-up) run
 unsharded and as K = 2 shards. For each headline figure — the mean stale-token rate and the mean
 believed and truly reachable audiences after the warm-up — the two sets of runs must not differ
-significantly (Welch's t-test, p > 0.01), and their means must be within 5 % of each other. The
-seeds are fixed, so the verdict is reproducible; a sharding bug that changes the world (arrivals
-not split, a household cut in two, shards sharing streams) moves these figures by far more.
+significantly (Welch's t-test, p > 0.01), and their means must be within 10 % of each other. The
+seeds are fixed, so the verdict is reproducible. A sharding bug that changes the size or the rates
+of the world fails it: with arrivals not split between the shards, both audiences differ with
+p ≈ 1e-10. (That shards draw from their own streams is checked in ``tests/world``.)
 """
 
 from __future__ import annotations
@@ -55,4 +56,4 @@ def test_two_shards_agree_with_the_unsharded_world(runs: dict[int, np.ndarray], 
     assert not np.array_equal(one, two)  # other streams, other draws
     test = stats.ttest_ind(one, two, equal_var=False)
     assert test.pvalue > 0.01, (figure, one.mean(), two.mean(), test)
-    assert abs(two.mean() - one.mean()) < 0.05 * one.mean(), (figure, one.mean(), two.mean())
+    assert abs(two.mean() - one.mean()) < 0.10 * one.mean(), (figure, one.mean(), two.mean())
