@@ -8,8 +8,10 @@ processes. :func:`sim.metrics.results.merge` joins the shards' results into one 
 unsharded shape.
 
 Nothing in the model crosses households except campaigns (each shard sends every campaign to its
-own audience at the same time) and arrivals (each shard has its own arrival stream), so a sharded
-run is statistically equivalent to the unsharded one, not equal to it: the streams differ. With
+own audience at the same time), arrivals (each shard has its own arrival stream) and the SDK's
+batched flush (a batch forms per world, so a call may reach the registry at another moment within
+the flush delay). A sharded run is therefore statistically equivalent to the unsharded one, not
+equal to it: the streams differ. With
 K = 1 it *is* the unsharded run. The result never depends on the number of workers: each shard's
 result depends only on (scenario, seed, shard), and the shards are merged in shard order.
 
