@@ -12,8 +12,9 @@ One invocation measures, on this machine and in this run (nothing is carried ove
    SimPy loop dispatching the same number of events over the same number of processes within the
    same simulated horizon, run in a fresh subprocess straight after (the same machine minute);
 3. sends processed per second during campaign bursts (every campaign call is timed);
-4. the speed-up of ``sim.experiment.replicate`` from 1 to 2 workers (identical results asserted);
-   household sharding of one population is not implemented and reported so;
+4. the speed-up of ``sim.experiment.replicate`` from 1 to 2 workers (identical results asserted),
+   and of one household-sharded run (the baseline world resized, ``measurement.shards`` = 2) from
+   1 to 2 workers, each in a fresh subprocess (identical result digests checked);
 5. the fitted exponents b of wall time and memory ~ devices^b and of wall time ~ days^b (the
    smallest size at ``--day-steps``).
 
@@ -259,6 +260,53 @@ def measure_replications(
     }
 
 
+def measure_sharding(
+    scenario: str, devices: int, days: float, shards: int, max_seconds: float
+) -> Json:
+    """One sharded run with 1 worker, then with 2, each in a fresh subprocess; digests compared."""
+    runs: list[Json] = []
+    for workers in (1, 2):
+        load = load_average()
+        log(
+            f"sharding: {devices:,} devices × {days:g} d in {shards} shards, "
+            f"{workers} worker(s) (budget {max_seconds:g} s)"
+        )
+        status, measured, note = run_child(
+            ["sharded", scenario, str(devices), repr(days), str(shards), str(workers)],
+            max_seconds,
+        )
+        runs.append(
+            {"workers": workers, "status": status, "note": note, "run": measured, "load": load}
+        )
+        if measured is None:
+            log(f"  {status}: {note}")
+            break
+        log(
+            f"  {measured['seconds_total']:.1f} s (CPU {measured['cpu_seconds_total']:.1f} s here, "
+            f"{measured['cpu_seconds_workers']:.1f} s in workers)"
+        )
+    done = [r["run"] for r in runs if r["run"] is not None]
+    seconds = [float(r["seconds_total"]) for r in done]
+    identical = len(done) == 2 and done[0]["digest"] == done[1]["digest"]
+    if len(done) == 2 and not identical:
+        log("  results differ between 1 and 2 workers")
+    return {
+        "status": "ok" if len(done) == 2 else runs[-1]["status"],
+        "devices": devices,
+        "days": days,
+        "shards": shards,
+        "workers": [1, 2],
+        "seconds": seconds,
+        "cpu_seconds": [
+            float(r["cpu_seconds_total"]) + float(r["cpu_seconds_workers"]) for r in done
+        ],
+        "speedup": seconds[0] / seconds[1] if len(seconds) == 2 and seconds[1] > 0 else None,
+        "identical": identical,
+        "load_before": [r["load"] for r in runs],
+        "runs": runs,
+    }
+
+
 def project_1m_365(results: Json) -> float | None:
     """Wall time of 1M devices × 365 d projected from the largest full-horizon run and the fits."""
     days = float(results["settings"]["days"])
@@ -312,6 +360,19 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--replication-days", type=float, default=90.0)
     parser.add_argument(
         "--no-replications", action="store_true", help="skip the 1 → 2 worker measurement"
+    )
+    parser.add_argument(
+        "--sharding-devices",
+        type=int,
+        default=None,
+        help="devices of the sharded run (default: the smallest size at --days)",
+    )
+    parser.add_argument(
+        "--sharding-days", type=float, default=None, help="days of the sharded run (default --days)"
+    )
+    parser.add_argument("--shards", type=int, default=2, help="shards of the sharded run")
+    parser.add_argument(
+        "--no-sharding", action="store_true", help="skip the sharded 1 → 2 worker measurement"
     )
     parser.add_argument(
         "--memory-budget-gib", type=float, default=24.0, help="for the capacity estimate"
@@ -390,11 +451,18 @@ def main(argv: list[str] | None = None) -> int:
             per_device,
         )
     )
-    results["sharding"] = {
-        "status": "not implemented",
-        "note": "pushsim cannot split one population across workers (household sharding); "
-        "no 2-worker figure for a single population exists",
-    }
+    sharding_devices = args.sharding_devices or smallest
+    results["sharding"] = (
+        None
+        if args.no_sharding or sharding_devices is None
+        else measure_sharding(
+            args.scenario,
+            sharding_devices,
+            args.sharding_days if args.sharding_days is not None else args.days,
+            args.shards,
+            args.max_seconds,
+        )
+    )
     results["scaling"] = report.scaling(runs, days_series, args.days)
     results["capacity"] = report.capacity(runs, args.days, args.memory_budget_gib)
     results["projection_1m_365"] = project_1m_365(results)
@@ -407,8 +475,14 @@ def main(argv: list[str] | None = None) -> int:
     report.plot(results, args.out / "scaling.png")
     print(report.text(results))
     print(f"\nwrote {args.out / 'results.json'}, results.md and scaling.png")
-    reps = results["replications"]
-    return 1 if reps is not None and not reps["identical"] else 0
+    differ = [
+        name
+        for name in ("replications", "sharding")
+        if results[name] is not None
+        and results[name].get("status", "ok") == "ok"
+        and not results[name]["identical"]
+    ]
+    return 1 if differ else 0
 
 
 if __name__ == "__main__":

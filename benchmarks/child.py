@@ -1,6 +1,6 @@
 """The measured work of one benchmark run, in a fresh interpreter: ``python -m benchmarks.child``.
 
-Two kinds of run, each printing one JSON object on its last line of standard output:
+Three kinds of run, each printing one JSON object on its last line of standard output:
 
 - ``world SCENARIO DEVICES DAYS``: the scenario's world (``scenarios/baseline.toml``) with
   ``population.devices`` = DEVICES and ``population.arrivals_per_day`` scaled with it in the file's
@@ -9,6 +9,11 @@ Two kinds of run, each printing one JSON object on its last line of standard out
   dispatched; the time and audience of every campaign; the process's CPU time besides wall time
   (on a shared machine wall time also counts the time other processes held the CPU); the
   interpreter's resident memory once the imports are done and the peak resident memory of the run.
+- ``sharded SCENARIO DEVICES DAYS SHARDS WORKERS``: the same resized world with
+  ``measurement.shards`` = SHARDS, run through :func:`sim.runner.run_scenario` with WORKERS worker
+  processes (the path of ``pushsim run --workers``): wall time of the whole run (population draws,
+  pool start, shards, merge), CPU time of this process and of its worker processes, and a SHA-256
+  digest of every result table (to check that the worker count changes nothing).
 - ``bare PROCESSES EVENTS HORIZON``: a bare SimPy loop of PROCESSES processes, each yielding
   ``env.timeout`` at a fixed, precomputed step, so that exactly EVENTS events are dispatched within
   HORIZON simulated days — the yardstick of the overhead ratio.
@@ -18,13 +23,18 @@ Events are counted from SimPy's private event-id counter ``Environment._eid`` (a
 after the run, events dispatched = scheduled minus those still in the queue ``env._queue``. Both
 are private attributes of SimPy 4; reading them costs nothing during the run. Processes are counted
 by wrapping ``simpy.events.Process.__init__`` (one extra call per process, not per event).
+Worker CPU time is read with ``resource.getrusage(RUSAGE_CHILDREN)`` after stopping the forkserver
+(the private ``multiprocessing.forkserver._forkserver._stop()``): pool workers are children of the
+forkserver, which reaps them, so their CPU time reaches this process only once it reaps the server.
 Memory comes from ``/proc/self/status`` (``VmRSS`` now, ``VmHWM`` the peak), falling back to
 ``resource.getrusage`` where there is no ``/proc``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import multiprocessing.forkserver
 import resource
 import sys
 import time
@@ -34,7 +44,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.scenario import load_scenario
+from sim.runner import run_scenario
+from sim.scenario import Scenario, load_scenario
 from sim.simulation import Simulation
 
 Json = dict[str, Any]
@@ -70,16 +81,22 @@ def count_processes() -> list[int]:
     return counter
 
 
-def measure_world(scenario_path: str, devices: int, days: float) -> Json:
-    """Build, run and collect the scenario's world at ``devices`` devices for ``days`` days."""
-    baseline_kib = status_kib("VmRSS")  # the interpreter with pushsim, numpy, pandas imported
+def resized(scenario_path: str, devices: int, *overrides: str) -> Scenario:
+    """The scenario with ``devices`` devices and arrivals scaled in the file's proportion."""
     base = load_scenario(scenario_path)
     per_device = base.population.arrivals_per_day / base.population.devices
     arrivals = float(devices * per_device)
-    scenario = load_scenario(
+    return load_scenario(
         scenario_path,
-        [f"population.devices={devices}", f"population.arrivals_per_day={arrivals!r}"],
+        [f"population.devices={devices}", f"population.arrivals_per_day={arrivals!r}", *overrides],
     )
+
+
+def measure_world(scenario_path: str, devices: int, days: float) -> Json:
+    """Build, run and collect the scenario's world at ``devices`` devices for ``days`` days."""
+    baseline_kib = status_kib("VmRSS")  # the interpreter with pushsim, numpy, pandas imported
+    scenario = resized(scenario_path, devices)
+    arrivals = scenario.population.arrivals_per_day
     processes = count_processes()
 
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -132,6 +149,46 @@ def measure_world(scenario_path: str, devices: int, days: float) -> Json:
     }
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU time of every child process reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure_sharded(
+    scenario_path: str, devices: int, days: float, shards: int, workers: int
+) -> Json:
+    """One sharded run of the resized scenario on ``workers`` processes, timed end to end."""
+    scenario = resized(
+        scenario_path, devices, f"measurement.days={days!r}", f"measurement.shards={shards}"
+    )
+    children_before = children_cpu_seconds()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    result = run_scenario(scenario, workers=workers)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    if workers > 1:
+        # reap the server, and so its workers (private API, see the module docstring)
+        multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    digest = hashlib.sha256()
+    for name, frame in sorted(result.frames().items()):
+        digest.update(name.encode())
+        digest.update(frame.to_csv(index=False).encode())
+    return {
+        "devices": devices,
+        "days": days,
+        "shards": shards,
+        "workers": workers,
+        "arrivals_per_day": scenario.population.arrivals_per_day,
+        "seed": scenario.measurement.seed,
+        "seconds_total": seconds,
+        "cpu_seconds_total": cpu_seconds,
+        "cpu_seconds_workers": children_cpu_seconds() - children_before,
+        "digest": digest.hexdigest(),
+        "timeseries_rows": len(result.timeseries),
+        "peak_rss_kib": status_kib("VmHWM"),
+    }
+
+
 def ticker(env: simpy.Environment, first: float, step: float, ticks: int) -> Any:
     """A bare process: ``ticks`` timeouts, the first after ``first`` days, then every ``step``."""
     if ticks <= 0:
@@ -178,6 +235,8 @@ def main(argv: list[str]) -> int:
     match argv:
         case ["world", scenario, devices, days]:
             report = measure_world(scenario, int(devices), float(days))
+        case ["sharded", scenario, devices, days, shards, workers]:
+            report = measure_sharded(scenario, int(devices), float(days), int(shards), int(workers))
         case ["bare", processes, events, horizon]:
             report = measure_bare(int(processes), int(events), float(horizon))
         case _:

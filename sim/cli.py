@@ -24,6 +24,7 @@ from sim.scenario import (
     load_scenario,
     load_story,
 )
+from sim.workers import available_cores
 
 EXAMPLES = {
     "run": "example:\n  pushsim run scenarios/baseline.toml --out results/baseline --seed 2 "
@@ -157,6 +158,7 @@ def _run(args: argparse.Namespace) -> int:
             scenario,
             event_log=args.events,
             progress=progress if show else None,
+            workers=args.workers if args.workers is not None else available_cores(),
         )
     finally:
         if progress_bar is not None:

@@ -1,7 +1,8 @@
 """Running a scenario: build the simulation from a :class:`Scenario`, run it day by day.
 
 The day-by-day loop exists only to report progress; it does not change results (SimPy runs the
-same events in the same order whether it is stopped every day or not).
+same events in the same order whether it is stopped every day or not). A scenario with
+``measurement.shards`` > 1 runs as household shards (:mod:`sim.sharding`), on ``workers`` processes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from sim.metrics.results import RunResult
 from sim.scenario.schema import Scenario
+from sim.sharding import simulate_sharded
 from sim.simulation import Simulation
 
 Progress = Callable[[float], None]
@@ -22,16 +24,33 @@ def run_scenario(
     days: float | None = None,
     event_log: bool = False,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> RunResult:
     """Run ``scenario`` once; ``seed`` and ``days`` override its measurement section.
 
-    ``progress`` is called with the number of days simulated so far, about once a day.
+    ``progress`` is called with the number of days simulated so far, about once a day (for a
+    sharded scenario: as shards finish). ``workers`` processes run the shards of a sharded
+    scenario; the result does not depend on it.
     """
     measurement = scenario.measurement
     run_days = days if days is not None else measurement.days
+    run_seed = seed if seed is not None else measurement.seed
+    if measurement.shards > 1:
+        result = simulate_sharded(
+            scenario.world(),
+            days=run_days,
+            seed=run_seed,
+            shards=measurement.shards,
+            workers=workers,
+            sample_every_days=measurement.sample_every_days,
+            event_log=event_log,
+            progress=progress,
+        )
+        result.warm_up_days = min(measurement.warm_up_days, run_days)
+        return result
     simulation = Simulation(
         scenario.world(),
-        seed=seed if seed is not None else measurement.seed,
+        seed=run_seed,
         sample_every_days=measurement.sample_every_days,
         event_log=event_log,
     )

@@ -17,11 +17,15 @@ from sim.metrics.results import RunResult
 from sim.metrics.sends import SEND_COLUMNS, SendLedger
 from sim.metrics.timeseries import CAUSE_COLUMNS, COLUMNS, FUNNEL_COLUMNS, TimeSeries
 from sim.world.params import WorldParams
+from sim.world.population import Shard
 from sim.world.world import World
 
 
 class Simulation:
-    """A populated world with its observers attached; run it in one go or in steps."""
+    """A populated world with its observers attached; run it in one go or in steps.
+
+    ``shard`` makes it one shard of a household-sharded run (see :mod:`sim.sharding`).
+    """
 
     def __init__(
         self,
@@ -30,8 +34,9 @@ class Simulation:
         seed: int = 0,
         sample_every_days: float = 1.0,
         event_log: bool = False,
+        shard: Shard | None = None,
     ) -> None:
-        self.world = World(params, seed)
+        self.world = World(params, seed, shard=shard)
         self.timeseries = TimeSeries(self.world, sample_every_days)
         self.sends = SendLedger()
         self.latencies = Latencies(self.world.registry)

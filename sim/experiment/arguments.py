@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sim.experiment.execute import available_cores
+from sim.workers import available_cores
 
 EXAMPLES = {
     "sweep": "example:\n  pushsim sweep scenarios/uninstall_tracking_sweep.toml --replications 8 "
@@ -44,7 +44,8 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=_positive,
         metavar="N",
-        help=f"local worker processes (default: every core, here {available_cores()})",
+        help="local worker processes, for replications or the household shards of one run "
+        f"(default: every core, here {available_cores()})",
     )
     parser.add_argument(
         "--dask",

@@ -24,11 +24,12 @@ from sim import __version__
 from sim.experiment.api import ExperimentResult, run_experiment
 from sim.experiment.arguments import add_commands
 from sim.experiment.comparison import HEADLINE, Comparison, paired_figures
-from sim.experiment.execute import NO_DASK, MissingDaskError, available_cores
+from sim.experiment.execute import NO_DASK, MissingDaskError
 from sim.experiment.plan import Plan, Run, plan_comparison, plan_replications, plan_sweep
 from sim.experiment.store import COMPARISON, ForeignFolderError, Store, write_atomic
 from sim.scenario.errors import ScenarioError
 from sim.scenario.load import load_scenario
+from sim.workers import available_cores
 
 
 def _number(value: float) -> str:

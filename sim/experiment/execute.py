@@ -17,8 +17,6 @@ worker count or the finishing order.
 from __future__ import annotations
 
 import importlib
-import multiprocessing
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,6 +30,7 @@ from sim.experiment.table import long_table
 from sim.metrics.results import RunResult
 from sim.runner import run_scenario
 from sim.scenario.schema import Scenario
+from sim.workers import pool_context
 
 #: the exit message when Dask is asked for but not installed
 NO_DASK = "--dask needs Dask distributed: pip install 'pushsim[distributed]'"
@@ -52,14 +51,6 @@ def simulate(document: dict[str, Any], seed: int) -> RunResult:
 def run_rows(run: Run) -> pd.DataFrame:
     """The worker function: simulate ``run`` and return its rows of the long table."""
     return long_table(simulate(run.document, run.seed), run)
-
-
-def available_cores() -> int:
-    """The CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 class Executor(ABC):
@@ -105,16 +96,6 @@ class SerialExecutor(Executor):
         """Nothing to release."""
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """Forkserver (workers forked from a clean server that has imported pushsim once), or spawn."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        # takes effect when the server starts: workers then start without re-importing pushsim
-        context.set_forkserver_preload([__name__])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
 class ProcessExecutor(Executor):
     """A local pool of ``workers`` processes (forkserver or spawn)."""
 
@@ -129,7 +110,7 @@ class ProcessExecutor(Executor):
     def results(self, runs: Sequence[Run]) -> Iterator[tuple[Run, pd.DataFrame]]:
         """Yield (run, rows) as the pool finishes runs."""
         self._pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, max(1, len(runs))), mp_context=_context()
+            max_workers=min(self.workers, max(1, len(runs))), mp_context=pool_context([__name__])
         )
         pending: dict[Future[pd.DataFrame], Run] = {
             self._pool.submit(self.work, run): run for run in runs

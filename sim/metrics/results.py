@@ -1,8 +1,13 @@
-"""The results of one run as pandas DataFrames, each carrying the run's seed and parameters."""
+"""The results of one run as pandas DataFrames, each carrying the run's seed and parameters.
+
+:func:`merge` joins the results of the shards of one household-sharded run into one result of the
+same shape as an unsharded run's.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,3 +150,149 @@ class RunResult:
             frame.to_csv(out / f"{name}.csv", index=False)
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, sort_keys=True))
         return out
+
+
+# -- merging the shards of one run ---------------------------------------------------------------
+
+#: the time-series columns that are counts (summed across shards); ``stale_rate`` is recomputed
+TIMESERIES_COUNTS = (
+    "believed_reachable",
+    "truly_reachable",
+    "reachable_unknown",
+    "tokens",
+    "foreground_tokens",
+    "stale_dead",
+    "stale_zombie",
+    "token_adds",
+    "token_updates",
+    "token_removes",
+)
+#: the columns of ``sends`` that identify a row; every other column but ``time`` is a count
+SEND_KEYS = ("campaign", "kind", "platform")
+
+
+def _sum_aligned(frames: Sequence[pd.DataFrame], keys: Sequence[str], name: str) -> pd.DataFrame:
+    """Frames with identical key columns row by row; every other numeric column summed."""
+    first = frames[0]
+    for number, frame in enumerate(frames[1:], start=1):
+        if len(frame) != len(first) or not frame[list(keys)].equals(first[list(keys)]):
+            raise ValueError(
+                f"cannot merge {name}: shard {number} was not sampled at the same "
+                f"({', '.join(keys)}) rows as shard 0 (same days and sampling interval needed)"
+            )
+    out = first.copy()
+    for column in first.columns:
+        if column not in keys:
+            out[column] = sum((frame[column] for frame in frames[1:]), first[column])
+    return out
+
+
+def _dtypes(frames: Sequence[pd.DataFrame]) -> dict[str, Any]:
+    """The column types of the first non-empty frame (empty frames may have typeless columns)."""
+    reference = next((frame for frame in frames if not frame.empty), frames[0])
+    return {str(column): dtype for column, dtype in reference.dtypes.items()}
+
+
+def _concat(frames: Sequence[pd.DataFrame], order_by: str | None) -> pd.DataFrame:
+    """Frames one after another (shard order), then stably sorted by ``order_by``."""
+    kept = [frame for frame in frames if not frame.empty]
+    if not kept:
+        return frames[0].copy()
+    out = pd.concat(kept, ignore_index=True)
+    if order_by is not None:
+        out = out.sort_values(order_by, kind="stable", ignore_index=True)
+    return out
+
+
+def _merge_sends(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One row per (campaign, platform): counts summed, time the earliest, in order of time.
+
+    Rows appear in order of first appearance, shard by shard, then stably sorted by time, so a
+    single shard's table comes back unchanged.
+    """
+    columns = list(frames[0].columns)
+    counts = [c for c in columns if c not in (*SEND_KEYS, "time")]
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for frame in frames:
+        for row in frame.itertuples(index=False, name=None):
+            values = dict(zip(columns, row, strict=True))
+            key = tuple(values[k] for k in SEND_KEYS)
+            into = merged.get(key)
+            if into is None:
+                merged[key] = dict(values)
+                continue
+            into["time"] = min(into["time"], values["time"])
+            for column in counts:
+                into[column] += values[column]
+    out = pd.DataFrame(list(merged.values()), columns=columns).astype(_dtypes(frames))
+    return out.sort_values("time", kind="stable", ignore_index=True)
+
+
+def _merge_bounces(frames: Sequence[pd.DataFrame], campaigns: Sequence[str]) -> pd.DataFrame:
+    """Bounces per (campaign, platform, status, reason) summed, in the campaigns' order."""
+    keys = ["campaign", "platform", "status", "reason"]
+    totals: dict[tuple[Any, ...], int] = {}
+    for frame in frames:
+        for *key, count in frame[[*keys, "count"]].itertuples(index=False, name=None):
+            totals[tuple(key)] = totals.get(tuple(key), 0) + int(count)
+    position = {campaign: number for number, campaign in enumerate(dict.fromkeys(campaigns))}
+    rows = sorted(totals.items(), key=lambda item: position.get(item[0][0], len(position)))
+    out = pd.DataFrame([(*key, count) for key, count in rows], columns=[*keys, "count"])
+    return out.astype(_dtypes(frames))
+
+
+def merge(results: Sequence[RunResult]) -> RunResult:
+    """One result from the results of the shards of a household-sharded run.
+
+    The shards ran the same days with the same sampling interval, seed and parameters. Counts are
+    summed: time-series counts per (time, platform), with ``stale_rate`` recomputed from the
+    summed dead, zombie and foreground tokens (not averaged); funnel steps and stale causes per
+    (time, platform, step or cause); sends per (campaign, platform); bounces per code; open
+    latencies per kind. Completed latencies and the event log are concatenated shard by shard and
+    stably sorted by end time and by time.
+
+    Distinct-profile counts (believed and truly reachable, reachable but unknown) are summed too,
+    which is exact because no profile spans two shards: a person's profile lives on the devices of
+    their household (owned, shared, replaced or restored), anonymous profiles on one install, and
+    a household is in one shard.
+    """
+    if not results:
+        raise ValueError("nothing to merge: no results")
+    first = results[0]
+    if len(results) == 1:
+        return first
+    for number, result in enumerate(results[1:], start=1):
+        if result.days != first.days or result.params != first.params:
+            raise ValueError(f"cannot merge: shard {number} ran other days or parameters")
+    timeseries = _sum_aligned([r.timeseries for r in results], ("time", "platform"), "timeseries")
+    foreground = timeseries["foreground_tokens"]
+    stale = timeseries["stale_dead"] + timeseries["stale_zombie"]
+    timeseries["stale_rate"] = (stale / foreground.where(foreground > 0, 1)).where(
+        foreground > 0, 0.0
+    )
+    sends = _merge_sends([r.sends for r in results])
+    open_latencies: dict[str, int] = {}
+    for result in results:
+        for kind, count in result.open_latencies.items():
+            open_latencies[kind] = open_latencies.get(kind, 0) + count
+    events = [r.events for r in results if r.events is not None]
+    if events and len(events) != len(results):
+        raise ValueError("cannot merge: some shards kept an event log and others did not")
+    return RunResult(
+        seed=first.seed,
+        days=first.days,
+        params=first.params,
+        timeseries=timeseries,
+        sends=sends,
+        bounces=_merge_bounces([r.bounces for r in results], list(sends["campaign"])),
+        latencies=_concat([r.latencies for r in results], "end"),
+        open_latencies=open_latencies,
+        funnel=_sum_aligned(
+            [r.funnel for r in results], ("time", "platform", "step"), "the funnel"
+        ),
+        stale_causes=_sum_aligned(
+            [r.stale_causes for r in results], ("time", "platform", "cause"), "stale causes"
+        ),
+        events=_concat(events, "time") if events else None,
+        warm_up_days=first.warm_up_days,
+    )

@@ -2,8 +2,8 @@
 
 A scenario file is TOML with the sections of :class:`~sim.world.params.WorldParams` plus
 ``[scenario]`` (name, description), ``[measurement]`` (duration, sampling, warm-up, seed,
-replications) and an optional ``[sweep]`` (keys to vary across runs). Every key has a default
-except ``scenario.name``; unknown keys are errors.
+replications, household shards) and an optional ``[sweep]`` (keys to vary across runs). Every
+key has a default except ``scenario.name``; unknown keys are errors.
 """
 
 from __future__ import annotations
@@ -54,6 +54,13 @@ class Measurement(BaseModel):
     )
     seed: int = Field(0, ge=0, description="base random seed")
     replications: int = Field(1, ge=1, description="independent runs of the scenario")
+    shards: int = Field(
+        1,
+        ge=1,
+        description="split the households into this many independent worlds, simulated on "
+        "separate workers and merged (1: no split; other values give statistically equivalent, "
+        "not equal, results)",
+    )
 
     @field_validator("warm_up_days")
     @classmethod

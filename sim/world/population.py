@@ -1,4 +1,10 @@
-"""Building the population: households, people and their devices, from parameters and a stream."""
+"""Building the population: households, people and their devices, from parameters and a stream.
+
+A household-sharded run (:mod:`sim.sharding`) draws the whole population exactly as an unsharded
+run does, then keeps in each shard the households whose number (``h0``, ``h1``, …) modulo the shard
+count is the shard's index, with every device of their people. Shard membership therefore depends
+only on the population draw, never on the shard count's own random streams.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,34 @@ from sim.world.params import PopulationParams
 #: household sizes and their shares (modelling choice; mean 2.3 people)
 HOUSEHOLD_SIZES = (1, 2, 3, 4)
 HOUSEHOLD_SHARES = (0.3, 0.3, 0.2, 0.2)
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """Shard ``index`` of ``count``: the households whose number modulo ``count`` is ``index``."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"shard count must be >= 1, got {self.count}")
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard index must be in [0, {self.count}), got {self.index}")
+
+    @property
+    def sharded(self) -> bool:
+        """True when the population is really split (more than one shard)."""
+        return self.count > 1
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of ids created during the run (``"s1-"``), empty when not sharded."""
+        return f"s{self.index}-" if self.sharded else ""
+
+    def owns(self, household_number: int) -> bool:
+        """True when household number ``household_number`` belongs to this shard."""
+        return household_number % self.count == self.index
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +94,15 @@ def build_population(
                 browser = "safari" if float(rng.random()) < params.web_safari_share else "chrome"
             devices.append(Device(f"d{len(devices)}", kind, owner, sharers, browser=browser))
     return households, devices
+
+
+def shard_population(
+    households: list[Household], devices: list[Device], shard: Shard
+) -> tuple[list[Household], list[Device]]:
+    """The households of ``shard`` and the devices of their people, in their original order.
+
+    A device's owner and sharers live in one household, so every device lands in one shard.
+    """
+    kept = [household for number, household in enumerate(households) if shard.owns(number)]
+    people = {person for household in kept for person in household.people}
+    return kept, [device for device in devices if device.owner in people]

@@ -3,6 +3,12 @@
 Build it from :class:`~sim.world.params.WorldParams` and a seed, then either :meth:`World.populate`
 (stochastic behaviour, campaigns, probes, pruning) or drive it by hand (stories). The registry and
 providers are the pure domain objects; the world only calls them.
+
+A world may be one shard of a household-sharded run (:class:`~sim.world.population.Shard`): it
+draws the whole population from the run's seed as an unsharded world does and keeps its own
+households; everything else (behaviour, providers, campaigns, arrivals at ``1/count`` of the rate)
+draws from the shard's own streams, and devices created during the run carry the shard's prefix so
+that ids stay unique across shards.
 """
 
 from __future__ import annotations
@@ -21,10 +27,10 @@ from sim.world.behaviour import Behaviour
 from sim.world.campaigns import Sender, campaign_schedule, nightly
 from sim.world.device import Device, DeviceKind
 from sim.world.params import WorldParams
-from sim.world.population import Household, build_population
+from sim.world.population import Household, Shard, build_population, shard_population
 from sim.world.sdk import Sdk
 from sim.world.signals import Signals
-from sim.world.streams import Streams
+from sim.world.streams import Streams, stream
 
 #: The one app of a world, published on every platform.
 APP = "app"
@@ -53,10 +59,18 @@ def provider_configs(params: WorldParams) -> dict[Provider, ProviderConfig]:
 class World:
     """Everything that exists in one simulated run."""
 
-    def __init__(self, params: WorldParams | None = None, seed: int = 0, *, random: bool = True):
+    def __init__(
+        self,
+        params: WorldParams | None = None,
+        seed: int = 0,
+        *,
+        random: bool = True,
+        shard: Shard | None = None,
+    ):
         self.params = params if params is not None else WorldParams()
         self.seed = seed
-        self.streams = Streams(seed)
+        self.shard = shard if shard is not None else Shard(0, 1)
+        self.streams = Streams(seed, self.shard.index if self.shard.sharded else None)
         self.env = simpy.Environment()
         self.registry = Registry(self.params.policy.registry_policy())
         self.registry.add_app(
@@ -103,13 +117,18 @@ class World:
     def new_device_id(self) -> str:
         """A fresh id for a device that joins during the run."""
         self._device_counter += 1
-        return f"n{self._device_counter}"
+        return f"{self.shard.prefix}n{self._device_counter}"
 
     def populate(self) -> None:
-        """Draw the population and start behaviour, campaigns, probes and pruning."""
-        self.households, devices = build_population(
-            self.params.population, self.streams["population"]
-        )
+        """Draw the population (this shard's households) and start behaviour and sending."""
+        if self.shard.sharded:
+            # the unsharded population draw, then this shard's part of it
+            everyone = build_population(self.params.population, stream(self.seed, "population"))
+            self.households, devices = shard_population(*everyone, self.shard)
+        else:
+            self.households, devices = build_population(
+                self.params.population, self.streams["population"]
+            )
         behaviour = Behaviour(self.env, self.params, self.actions, self.streams, self.new_device_id)
         for device in devices:
             self.add_device(device)
@@ -119,13 +138,17 @@ class World:
         self.start_sending()
 
     def _arrivals(self, behaviour: Behaviour) -> Generator[Any, Any, None]:
-        """New people install the app at a steady rate (one personal device each)."""
+        """New people install the app at a steady rate (one personal device each).
+
+        A shard gets ``1/count`` of the rate, from its own population stream.
+        """
         rng = self.streams["population"]
         population = self.params.population
+        mean_gap = self.shard.count / population.arrivals_per_day
         kinds = [DeviceKind(k) for k in population.platform_share]
         weights = np.array(list(population.platform_share.values()), dtype=float)
         while True:
-            yield self.env.timeout(float(rng.exponential(1.0 / population.arrivals_per_day)))
+            yield self.env.timeout(float(rng.exponential(mean_gap)))
             device_id = self.new_device_id()
             kind = kinds[int(rng.choice(len(kinds), p=weights))]
             browser = ""

@@ -1,0 +1,1 @@
+"""Tests of household sharding of one run (:mod:`sim.sharding`)."""

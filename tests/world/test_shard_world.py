@@ -1,0 +1,134 @@
+"""One shard of a household-sharded world: membership, streams, ids and the unsharded case."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.simulation import Simulation
+from sim.world import APP, PopulationParams, WorldParams
+from sim.world.population import Shard, build_population, shard_population
+from sim.world.streams import STREAM_NAMES, Streams, stream
+
+PARAMS = WorldParams().changed(
+    population={"devices": 800, "arrivals_per_day": 8.0, "shared_device_share": 0.3},
+    behaviour={"device_replacement_per_day": 1 / 60},
+)
+
+
+def _draws(generator: np.random.Generator) -> list[float]:
+    return [float(x) for x in generator.random(5)]
+
+
+def test_shard_must_be_inside_its_count():
+    with pytest.raises(ValueError, match="shard count"):
+        Shard(0, 0)
+    with pytest.raises(ValueError, match="shard index"):
+        Shard(2, 2)
+    assert Shard(0, 1).prefix == ""
+    assert Shard(1, 3).prefix == "s1-"
+
+
+def test_unsharded_streams_are_the_documented_derivation():
+    """shard=None keeps the streams every existing result was computed with."""
+    for name in STREAM_NAMES:
+        sequence = np.random.SeedSequence(entropy=5, spawn_key=(zlib.crc32(name.encode()),))
+        expected = np.random.Generator(np.random.PCG64(sequence))
+        assert _draws(Streams(5)[name]) == _draws(expected), name
+
+
+def test_each_shard_has_its_own_reproducible_streams():
+    base = _draws(stream(5, "sessions"))
+    shard0 = _draws(stream(5, "sessions", 0))
+    shard1 = _draws(stream(5, "sessions", 1))
+    assert len({tuple(base), tuple(shard0), tuple(shard1)}) == 3
+    assert _draws(Streams(5, 1)["sessions"]) == shard1
+    assert _draws(stream(6, "sessions", 1)) != shard1
+
+
+def test_shards_partition_the_households_and_devices():
+    households, devices = build_population(
+        PopulationParams(devices=500, shared_device_share=0.4), np.random.default_rng(2)
+    )
+    parts = [shard_population(households, devices, Shard(k, 3)) for k in range(3)]
+    kept_devices = [d.device_id for _, ds in parts for d in ds]
+    assert sorted(kept_devices) == sorted(d.device_id for d in devices)  # each device once
+    for k, (kept, ds) in enumerate(parts):
+        assert [h.household_id for h in kept] == [f"h{n}" for n in range(k, len(households), 3)]
+        people = {p for h in kept for p in h.people}
+        assert all(set(d.sharers) <= people for d in ds)  # shared devices stay home
+        order = [d.device_id for d in devices if d.owner in people]
+        assert [d.device_id for d in ds] == order
+
+
+def test_membership_comes_from_the_unsharded_population_draw():
+    """Shard k of K holds exactly the unsharded world's households k, k+K, … and their devices."""
+    whole = Simulation(PARAMS, seed=4)
+    for count in (2, 3):
+        for index in range(count):
+            part = Simulation(PARAMS, seed=4, shard=Shard(index, count))
+            expected = whole.world.households[index::count]
+            assert part.world.households == expected
+            people = {p for h in expected for p in h.people}
+            original = [d for d in whole.world.devices.values() if d.owner in people]
+            assert [(d.device_id, d.kind, d.sharers) for d in original] == [
+                (d.device_id, d.kind, d.sharers) for d in part.world.devices.values()
+            ]
+
+
+def test_a_single_shard_is_the_unsharded_world():
+    a = Simulation(PARAMS, seed=9, event_log=True)
+    b = Simulation(PARAMS, seed=9, event_log=True, shard=Shard(0, 1))
+    a.run(25)
+    b.run(25)
+    for name, frame in a.result().frames().items():
+        assert frame.to_csv(index=False) == b.result().frames()[name].to_csv(index=False), name
+
+
+def test_ids_and_profiles_never_cross_shards():
+    """Devices, installs and profiles are disjoint across shards: distinct counts add up."""
+    shards = [Simulation(PARAMS, seed=4, shard=Shard(k, 2)) for k in range(2)]
+    for simulation in shards:
+        simulation.run(60)
+    devices = [set(s.world.devices) for s in shards]
+    installs = [set(s.world.actions.installs) for s in shards]
+    profiles = [{p.profile_id for p in s.world.registry.profiles()} for s in shards]
+    audiences = [set(s.world.registry.audience(APP)) for s in shards]
+    for sets in (devices, installs, profiles, audiences):
+        assert sets[0] and sets[1]
+        assert not sets[0] & sets[1]
+    arrived = [{d for d in ids if "-n" in d} for ids in devices]
+    assert arrived[0] and all(d.startswith("s0-n") for d in arrived[0])
+    assert arrived[1] and all(d.startswith("s1-n") for d in arrived[1])
+
+
+def test_arrivals_are_split_evenly_between_shards():
+    """Each of K shards gets rate/K arrivals: the total matches the unsharded rate (±4 sd)."""
+    params = WorldParams().changed(population={"devices": 0, "arrivals_per_day": 20.0})
+    days, count = 100.0, 4
+    arrivals = []
+    for index in range(count):
+        simulation = Simulation(params, seed=1, shard=Shard(index, count))
+        simulation.run(days)
+        arrivals.append(len({d.owner for d in simulation.world.devices.values()}))
+    expected = 20.0 * days
+    assert abs(sum(arrivals) - expected) < 4 * np.sqrt(expected)
+    for got in arrivals:  # each shard alone: Poisson with mean expected / count
+        assert abs(got - expected / count) < 4 * np.sqrt(expected / count)
+
+
+def test_sharded_results_have_the_unsharded_shape():
+    whole = Simulation(PARAMS, seed=4)
+    part = Simulation(PARAMS, seed=4, shard=Shard(1, 2))
+    whole.run(20)
+    part.run(20)
+    for name, frame in whole.result().frames().items():
+        other = part.result().frames()[name]
+        assert list(other.columns) == list(frame.columns), name
+    pd.testing.assert_frame_equal(
+        whole.result().timeseries[["time", "platform"]],
+        part.result().timeseries[["time", "platform"]],
+    )
