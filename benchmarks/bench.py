@@ -307,6 +307,50 @@ def measure_sharding(
     }
 
 
+def measure_large(
+    scenario: str, devices: int, days: float, shards: int, workers: int, max_seconds: float
+) -> Json:
+    """The large world of DESIGN §7, sharded on ``workers`` processes: one run, timed end to end.
+
+    Memory is counted over every process: the parent's peak RSS plus the largest worker's peak
+    times the number of workers (each worker holds one shard at a time; shards are equal in size
+    up to sampling noise), less the interpreter baseline once per process.
+    """
+    load = load_average()
+    log(
+        f"large world: {devices:,} devices × {days:g} d in {shards} shards on {workers} workers "
+        f"(budget {max_seconds:g} s)"
+    )
+    status, measured, note = run_child(
+        ["sharded", scenario, str(devices), repr(days), str(shards), str(workers)], max_seconds
+    )
+    record: Json = {
+        "status": status,
+        "note": note,
+        "devices": devices,
+        "days": days,
+        "shards": shards,
+        "workers": workers,
+        "load_before": load,
+        "run": measured,
+    }
+    if measured is None:
+        log(f"  {status}: {note}")
+        return record
+    processes = 1 + min(workers, shards)
+    total_kib = int(measured["peak_rss_kib"]) + min(workers, shards) * int(
+        measured["peak_rss_kib_largest_worker"]
+    )
+    baseline_kib = int(measured.get("baseline_rss_kib", 0))
+    record["peak_rss_kib_all_processes"] = total_kib
+    record["bytes_per_device"] = (total_kib - processes * baseline_kib) * 1024 / devices
+    log(
+        f"  {measured['seconds_total']:.0f} s (CPU {measured['cpu_seconds_workers']:.0f} s in "
+        f"workers), peak RSS over all processes {total_kib / 1024:,.0f} MiB"
+    )
+    return record
+
+
 def project_1m_365(results: Json) -> float | None:
     """Wall time of 1M devices × 365 d projected from the largest full-horizon run and the fits."""
     days = float(results["settings"]["days"])
@@ -371,6 +415,13 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "--sharding-days", type=float, default=None, help="days of the sharded run (default --days)"
     )
     parser.add_argument("--shards", type=int, default=2, help="shards of the sharded run")
+    parser.add_argument(
+        "--large",
+        type=int,
+        default=None,
+        help="also run DESIGN §7's large world: this many devices × --days, sharded in "
+        "--shards on 2 workers, once (e.g. 1000000; about half an hour on 2 cores)",
+    )
     parser.add_argument(
         "--no-sharding", action="store_true", help="skip the sharded 1 → 2 worker measurement"
     )
@@ -462,6 +513,11 @@ def main(argv: list[str] | None = None) -> int:
             args.shards,
             args.max_seconds,
         )
+    )
+    results["large"] = (
+        None
+        if args.large is None
+        else measure_large(args.scenario, args.large, args.days, args.shards, 2, args.max_seconds)
     )
     results["scaling"] = report.scaling(runs, days_series, args.days)
     results["capacity"] = report.capacity(runs, args.days, args.memory_budget_gib)

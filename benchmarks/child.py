@@ -159,6 +159,7 @@ def measure_sharded(
     scenario_path: str, devices: int, days: float, shards: int, workers: int
 ) -> Json:
     """One sharded run of the resized scenario on ``workers`` processes, timed end to end."""
+    baseline_kib = status_kib("VmRSS")  # the interpreter with pushsim, numpy, pandas imported
     scenario = resized(
         scenario_path, devices, f"measurement.days={days!r}", f"measurement.shards={shards}"
     )
@@ -185,7 +186,10 @@ def measure_sharded(
         "cpu_seconds_workers": children_cpu_seconds() - children_before,
         "digest": digest.hexdigest(),
         "timeseries_rows": len(result.timeseries),
+        "baseline_rss_kib": baseline_kib,
         "peak_rss_kib": status_kib("VmHWM"),
+        # the largest peak RSS of any process reaped so far: a worker (or the forkserver)
+        "peak_rss_kib_largest_worker": int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
     }
 
 
