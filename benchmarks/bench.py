@@ -400,8 +400,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="kill a run after this many seconds and report it over budget (default 3600)",
     )
     parser.add_argument("--replications", type=int, default=4, help="for the 1 → 2 worker test")
-    parser.add_argument("--replication-devices", type=int, default=3000)
-    parser.add_argument("--replication-days", type=float, default=90.0)
+    parser.add_argument("--replication-devices", type=int, default=10_000)
+    parser.add_argument("--replication-days", type=float, default=180.0)
     parser.add_argument(
         "--no-replications", action="store_true", help="skip the 1 → 2 worker measurement"
     )
