@@ -82,14 +82,22 @@ class Profile:
     anonymous: bool = False
     state: SubscriptionState = SubscriptionState.SUBSCRIBED
     state_changed_at: float | None = None
-    #: devices the profile has been seen on, in first-seen order (engagement view, R11)
-    devices: dict[str, None] = field(default_factory=dict)
+    #: the devices the profile has been seen on, stored lean (read :attr:`devices`): nothing (the
+    #: shared empty tuple) until the first, that device's id while there is one (most profiles:
+    #: no container to pay for), a tuple of ids in first-seen order once there are more
+    seen_on: str | tuple[str, ...] = ()
     #: tokens held, by slot (the shared :data:`EMPTY` while none)
     tokens: dict[Slot, str] = field(default_factory=_empty)
     #: number of foreground / any tokens held per audience key (kept by the audience index;
     #: the shared :data:`EMPTY` while none)
     foreground_counts: dict[AudienceKey, int] = field(default_factory=_empty)
     any_counts: dict[AudienceKey, int] = field(default_factory=_empty)
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        """Devices the profile has been seen on, in first-seen order (engagement view, R11)."""
+        seen = self.seen_on
+        return (seen,) if isinstance(seen, str) else seen
 
 
 @dataclass(slots=True)

@@ -78,6 +78,16 @@ def _release(profile: Profile, slot: Slot) -> None:
         profile.tokens = EMPTY
 
 
+def _seen(profile: Profile, device: str) -> None:
+    """The profile has been seen on ``device`` (kept in first-seen order, once)."""
+    seen = profile.seen_on
+    if isinstance(seen, str):
+        if seen != device:
+            profile.seen_on = (seen, device)
+    elif device not in seen:
+        profile.seen_on = (*seen, device) if seen else device
+
+
 def anonymous_profile_id(device: str, app: str) -> str:
     """Id of the anonymous profile the SDK uses on a device's app before anyone logs in."""
     return f"anon:{device}:{app}"
@@ -185,7 +195,7 @@ class Registry:
         if existing is None or existing.profile != owner:
             # (a record the owner already holds for this slot means the device is already among
             # the owner's devices: it was added before the record was created or moved there)
-            self._profiles[owner].devices.setdefault(device, None)
+            _seen(self._profiles[owner], device)
 
         if existing is not None and existing.token == token:
             record = existing
@@ -243,7 +253,7 @@ class Registry:
         profile = self._profiles.get(user)
         if profile is None:
             profile = self._profiles[user] = Profile(user)
-        profile.devices.setdefault(device, None)
+        _seen(profile, device)
         if self._slot_user.get(slot) == user:
             return
         self._slot_user[slot] = user

@@ -371,9 +371,20 @@ def test_set_subscription_creates_an_unknown_external_profile():
 def test_a_change_of_user_creates_the_profile_and_records_the_device():
     reg = new_registry()
     reg.change_user(0.0, device="phone", app="shop", user="ann")
-    assert reg.profile("ann").devices == {"phone": None}
+    assert reg.profile("ann").devices == ("phone",)
     assert reg.profile("ann").state is SubscriptionState.SUBSCRIBED
     assert reg.current_user("phone", "shop") == "ann"
+
+
+def test_a_profile_lists_its_devices_once_in_first_seen_order_and_keeps_one_as_a_plain_id():
+    reg = new_registry()
+    assert Profile("ann").devices == ()
+    reg.change_user(0.0, device="phone", app="shop", user="ann")
+    reg.change_user(0.0, device="phone", app="site", user="ann")
+    assert reg.profile("ann").seen_on == "phone"  # one device: no container
+    for device in ("tablet", "phone", "laptop", "tablet"):
+        reg.change_user(0.0, device=device, app="shop", user="ann")
+    assert reg.profile("ann").devices == ("phone", "tablet", "laptop")
 
 
 def test_a_response_outcome_defaults_to_nothing_done():
