@@ -106,10 +106,11 @@ class Registry:
         self._apps: dict[str, App] = {}
         self._profiles: dict[str, Profile] = {}
         self._tokens: dict[str, TokenRecord] = {}
-        self._by_slot: dict[Slot, str] = {}
-        #: the SDK's current profile on each slot: last user to log in (R2), an anonymous profile,
-        #: or None once logged out under the detach-on-logout policy
-        self._slot_user: dict[Slot, str | None] = {}
+        #: every slot the SDK has reported: the token record it holds (R1), whose profile is the
+        #: slot's current user; or, while it holds none, the SDK's current profile on the slot:
+        #: last user to log in (R2), an anonymous profile, or None once logged out under the
+        #: detach-on-logout policy. One index for both: most slots hold a token.
+        self._slots: dict[Slot, TokenRecord | str | None] = {}
         self._audience = AudienceIndex()
         self._sessions: dict[str, ActivityOrder] = {}  # per app: by last session
         self._quiet: dict[str, ActivityOrder] = {}  # per tracked app: by last session or push
@@ -180,27 +181,26 @@ class Registry:
             )
         self._tick(now)
         slot = (device, app)
-        owner = self._session_owner(slot)
-        if elsewhere is not None and elsewhere.device == device:
-            existing: TokenRecord | None = elsewhere  # the slot's own token (R1), already found
+        held = self._slots.get(slot, "")  # "" is never a profile id: the slot is new
+        existing: TokenRecord | None
+        owner: str | None  # None: logged out under the detach policy
+        if isinstance(held, TokenRecord):
+            existing, owner = held, held.profile
         else:
-            existing_token = self._by_slot.get(slot)
-            existing = self._tokens[existing_token] if existing_token is not None else None
+            existing, owner = None, held if held != "" else self._new_slot(slot)
         shown = foreground or provisional
 
         if owner is None or token is None:
-            if existing is not None:
-                self._remove(existing, now, Cause.LOGGED_OUT if owner is None else Cause.PURGED)
+            if existing is not None:  # (a slot that holds a record has a user: owner is set)
+                self._remove(existing, now, Cause.PURGED)
             return None
-        if existing is None or existing.profile != owner:
-            # (a record the owner already holds for this slot means the device is already among
-            # the owner's devices: it was added before the record was created or moved there)
+        if existing is None:
+            # (the owner of a record already held here was seen on the device when the record was
+            # created or moved to it)
             _seen(self._profiles[owner], device)
 
         if existing is not None and existing.token == token:
-            record = existing
-            if record.profile != owner:
-                record = self._move(record, owner, now)
+            record = existing  # already the owner's: the slot's user is its record's profile
             if self.policy.refresh_on_session_start:
                 record.registered_at = now
                 if record.foreground != shown or record.provisional != provisional:
@@ -254,12 +254,12 @@ class Registry:
         if profile is None:
             profile = self._profiles[user] = Profile(user)
         _seen(profile, device)
-        if self._slot_user.get(slot) == user:
-            return
-        self._slot_user[slot] = user
-        token = self._by_slot.get(slot)
-        if token is not None and self._tokens[token].profile != user:
-            self._move(self._tokens[token], user, now)
+        held = self._slots.get(slot)
+        if isinstance(held, TokenRecord):
+            if held.profile != user:
+                self._move(held, user, now)  # the slot's user is its record's profile
+        elif held != user:
+            self._slots[slot] = user
 
     def log_out(self, now: float, *, device: str, app: str) -> None:
         """A logout with no new login (R3): moves nothing unless the detach policy is on."""
@@ -268,10 +268,10 @@ class Registry:
         if not self.policy.detach_on_logout:
             return
         slot = (device, app)
-        self._slot_user[slot] = None
-        token = self._by_slot.get(slot)
-        if token is not None:
-            self._remove(self._tokens[token], now, Cause.LOGGED_OUT)
+        held = self._slots.get(slot)
+        if isinstance(held, TokenRecord):
+            self._remove(held, now, Cause.LOGGED_OUT)
+        self._slots[slot] = None
 
     # -- subscription state ------------------------------------------------------------------
 
@@ -414,8 +414,8 @@ class Registry:
 
     def token_for(self, device: str, app: str) -> TokenRecord | None:
         """The record held for a (device, app) slot, if any (R1: at most one)."""
-        token = self._by_slot.get((device, app))
-        return self._tokens[token] if token is not None else None
+        held = self._slots.get((device, app))
+        return held if isinstance(held, TokenRecord) else None
 
     def profile(self, profile_id: str) -> Profile:
         """The profile named ``profile_id``; raises :class:`UnknownProfileError`."""
@@ -435,7 +435,8 @@ class Registry:
 
     def current_user(self, device: str, app: str) -> str | None:
         """The profile the SDK attributes a slot's sessions to (None: never seen or detached)."""
-        return self._slot_user.get((device, app))
+        held = self._slots.get((device, app))
+        return held.profile if isinstance(held, TokenRecord) else held
 
     def uninstall_estimate(self, device: str, app: str) -> UninstallEstimate | None:
         """The registry's latest uninstall conclusion for a slot (R7)."""
@@ -494,14 +495,12 @@ class Registry:
             )
         return plat
 
-    def _session_owner(self, slot: Slot) -> str | None:
-        owner = self._slot_user.get(slot, "")  # "" is never a profile id: the slot is new
-        if owner != "":
-            return owner  # the current user, or None once detached
+    def _new_slot(self, slot: Slot) -> str:
+        """A slot's first session: its user is the anonymous profile of the device's app."""
         owner = anonymous_profile_id(*slot)
         if owner not in self._profiles:
             self._profiles[owner] = Profile(owner, anonymous=True)
-        self._slot_user[slot] = owner
+        self._slots[slot] = owner
         return owner
 
     def _emit(self, record: TokenRecord, change: Change, cause: Cause, now: float) -> None:
@@ -523,8 +522,8 @@ class Registry:
 
     def _add(self, record: TokenRecord, now: float, cause: Cause) -> None:
         self._tokens[record.token] = record
-        slot = record.slot  # one tuple for both indexes
-        self._by_slot[slot] = record.token
+        slot = record.slot  # the profile's key (and the index's, for a slot never seen)
+        self._slots[slot] = record
         profile = self._profiles[record.profile]
         _hold(profile, slot, record.token)
         self._audience.add(profile, record.app, record.platform, record.foreground)
@@ -532,9 +531,10 @@ class Registry:
 
     def _remove(self, record: TokenRecord, now: float, cause: Cause) -> None:
         del self._tokens[record.token]
-        del self._by_slot[record.slot]
+        slot = record.slot
+        self._slots[slot] = record.profile  # the slot's user stays
         profile = self._profiles[record.profile]
-        _release(profile, record.slot)
+        _release(profile, slot)
         self._audience.remove(profile, record.app, record.platform, record.foreground)
         self._sessions[record.app].discard(record.token)
         quiet = self._quiet.get(record.app)
