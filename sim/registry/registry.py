@@ -36,9 +36,13 @@ from sim.registry.records import (
     UninstallEstimate,
 )
 
-# Read on every provider answer; a member read off its enum class goes through EnumType's slow
-# attribute hook on Python 3.11.
+# Members read on every provider answer, token change and opt-in, bound once: a member read off
+# its enum class goes through EnumType's slow attribute hook on Python 3.11.
 _DELIVERED, _REMOVE = Action.DELIVERED, Action.REMOVE
+_ADD, _UPDATE, _REMOVAL = Change.ADD, Change.UPDATE, Change.REMOVE
+_REGISTERED, _REPLACED, _PURGED = Cause.REGISTERED, Cause.REPLACED, Cause.PURGED
+_MOVED, _PERMISSION = Cause.MOVED, Cause.PERMISSION
+_OPTED_IN = SubscriptionState.OPTED_IN
 
 #: Uninstall tracking probes users with no session and no push for this long (rule R7).
 PROBE_QUIET_DAYS = 1.0
@@ -192,7 +196,7 @@ class Registry:
 
         if owner is None or token is None:
             if existing is not None:  # (a slot that holds a record has a user: owner is set)
-                self._remove(existing, now, Cause.PURGED)
+                self._remove(existing, now, _PURGED)
             return None
         if existing is None:
             # (the owner of a record already held here was seen on the device when the record was
@@ -216,7 +220,7 @@ class Registry:
             # it must not override the user's subscription state
             was_granted = existing is not None and existing.foreground and not existing.provisional
             if existing is not None:
-                self._remove(existing, now, Cause.REPLACED)
+                self._remove(existing, now, _REPLACED)
             if elsewhere is not None:
                 self._remove(elsewhere, now, Cause.REASSIGNED)
             record = TokenRecord(
@@ -232,7 +236,7 @@ class Registry:
                 registered_at=now,
                 last_session_at=now,
             )
-            self._add(record, now, Cause.REGISTERED)
+            self._add(record, now, _REGISTERED)
             if shown and not provisional and not implicit_permission and not was_granted:
                 self._opt_in(owner, now)
 
@@ -427,7 +431,7 @@ class Registry:
     def is_targetable(self, profile_id: str) -> bool:
         """True when ``profile_id`` exists and its state lets a default campaign target it (R9)."""
         profile = self._profiles.get(profile_id)
-        return profile is not None and profile.state is not SubscriptionState.UNSUBSCRIBED
+        return profile is not None and profile.state in TARGETABLE
 
     def has_profile(self, profile_id: str) -> bool:
         """True when the registry has created ``profile_id``."""
@@ -527,7 +531,7 @@ class Registry:
         profile = self._profiles[record.profile]
         _hold(profile, slot, record.token)
         self._audience.add(profile, record.app, record.platform, record.foreground)
-        self._emit(record, Change.ADD, cause, now)
+        self._emit(record, _ADD, cause, now)
 
     def _remove(self, record: TokenRecord, now: float, cause: Cause) -> None:
         del self._tokens[record.token]
@@ -540,20 +544,20 @@ class Registry:
         quiet = self._quiet.get(record.app)
         if quiet is not None:
             quiet.discard(record.token)
-        self._emit(record, Change.REMOVE, cause, now)
+        self._emit(record, _REMOVAL, cause, now)
 
     def _move(self, record: TokenRecord, new_owner: str, now: float) -> TokenRecord:
         """R13: a move between users is a remove plus an add of the same token."""
         old = self._profiles[record.profile]
         _release(old, record.slot)
         self._audience.remove(old, record.app, record.platform, record.foreground)
-        self._emit(record, Change.REMOVE, Cause.MOVED, now)
+        self._emit(record, _REMOVAL, _MOVED, now)
         record.profile = new_owner
         record.updated_at = now
         new = self._profiles[new_owner]
         _hold(new, record.slot, record.token)
         self._audience.add(new, record.app, record.platform, record.foreground)
-        self._emit(record, Change.ADD, Cause.MOVED, now)
+        self._emit(record, _ADD, _MOVED, now)
         return record
 
     def _update_permission(
@@ -565,17 +569,18 @@ class Registry:
         record.foreground = shown
         record.provisional = provisional
         record.updated_at = now
-        self._emit(record, Change.UPDATE, Cause.PERMISSION, now)
+        self._emit(record, _UPDATE, _PERMISSION, now)
 
     def _opt_in(self, profile_id: str, now: float) -> None:
         profile = self._profiles[profile_id]
-        self._set_state(profile, SubscriptionState.OPTED_IN, now)
+        self._set_state(profile, _OPTED_IN, now)
 
     def _set_state(self, profile: Profile, new: SubscriptionState, now: float) -> None:
         old = profile.state
         profile.state = new
         profile.state_changed_at = now
-        if old.targetable != new.targetable:
-            self._audience.targetability_changed(profile, new.targetable)
+        targetable = new in TARGETABLE
+        if (old in TARGETABLE) != targetable:
+            self._audience.targetability_changed(profile, targetable)
             for listener in self._targetability_listeners:
-                listener(profile.profile_id, new.targetable)
+                listener(profile.profile_id, targetable)
