@@ -101,7 +101,7 @@ class Registry:
     """Profiles, token records and the rules that move tokens between them."""
 
     def __init__(self, policy: RegistryPolicy | None = None) -> None:
-        self.policy = policy if policy is not None else RegistryPolicy()
+        self._policy = policy if policy is not None else RegistryPolicy()
         self.events = EventStream()
         #: listeners told when a profile becomes targetable or stops being (R9), for observers
         #: that keep audience counts of their own
@@ -116,7 +116,8 @@ class Registry:
         #: detach-on-logout policy. One index for both: most slots hold a token.
         self._slots: dict[Slot, TokenRecord | str | None] = {}
         self._audience = AudienceIndex()
-        self._sessions: dict[str, ActivityOrder] = {}  # per app: by last session
+        #: per app: tokens by last session, kept only while the policy prunes (nothing else asks)
+        self._sessions: dict[str, ActivityOrder] = {}
         self._quiet: dict[str, ActivityOrder] = {}  # per tracked app: by last session or push
         self._uninstalls: dict[Slot, UninstallEstimate] = {}
 
@@ -140,10 +141,29 @@ class Registry:
             raise RegistryError(f"app {app_id!r} must be published on at least one platform")
         app = App(app_id, parsed, uninstall_tracking=uninstall_tracking)
         self._apps[app_id] = app
-        self._sessions[app_id] = ActivityOrder()
+        if self._policy.prune_after_days is not None:
+            self._sessions[app_id] = ActivityOrder()
         if uninstall_tracking:
             self._quiet[app_id] = ActivityOrder()
         return app
+
+    @property
+    def policy(self) -> RegistryPolicy:
+        """The registry's policy; it may be replaced between operations."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: RegistryPolicy) -> None:
+        pruning = policy.prune_after_days is not None
+        if pruning and not self._sessions:
+            # pruning starts: order the tokens held by last session (equal times in registration
+            # order: the order of sessions within one instant was not kept while nothing pruned)
+            self._sessions = {app: ActivityOrder() for app in self._apps}
+            for record in sorted(self._tokens.values(), key=lambda r: r.last_session_at):
+                self._sessions[record.app].touch(record.token, record.last_session_at)
+        elif not pruning:
+            self._sessions = {}
+        self._policy = policy
 
     def subscribe(self, listener: TokenListener) -> Callable[[], None]:
         """Receive every token event from now on (R13); returns an unsubscribe function."""
@@ -205,7 +225,7 @@ class Registry:
 
         if existing is not None and existing.token == token:
             record = existing  # already the owner's: the slot's user is its record's profile
-            if self.policy.refresh_on_session_start:
+            if self._policy.refresh_on_session_start:
                 record.registered_at = now
                 if record.foreground != shown or record.provisional != provisional:
                     # a grant is full (non-provisional) permission where there was none, or only
@@ -241,7 +261,9 @@ class Registry:
                 self._opt_in(owner, now)
 
         record.last_session_at = now
-        self._sessions[app].touch(record.token, now)
+        sessions = self._sessions.get(app)
+        if sessions is not None:
+            sessions.touch(record.token, now)
         quiet = self._quiet.get(app)
         if quiet is not None:
             quiet.touch(record.token, now)
@@ -269,7 +291,7 @@ class Registry:
         """A logout with no new login (R3): moves nothing unless the detach policy is on."""
         self._app(app)
         self._tick(now)
-        if not self.policy.detach_on_logout:
+        if not self._policy.detach_on_logout:
             return
         slot = (device, app)
         held = self._slots.get(slot)
@@ -317,7 +339,7 @@ class Registry:
             record.last_accepted_at = now
         elif action is _REMOVE:
             if (
-                self.policy.honour_apns_timestamp
+                self._policy.honour_apns_timestamp
                 and result.provider is Provider.APNS
                 and result.status == 410
                 and result.timestamp is not None
@@ -342,7 +364,7 @@ class Registry:
     def prune_inactive(self, now: float) -> list[str]:
         """Remove tokens with no session for ``policy.prune_after_days`` (no-op when off)."""
         self._tick(now)
-        window = self.policy.prune_after_days
+        window = self._policy.prune_after_days
         if window is None:
             return []
         pruned: list[str] = []
@@ -540,7 +562,9 @@ class Registry:
         profile = self._profiles[record.profile]
         _release(profile, slot)
         self._audience.remove(profile, record.app, record.platform, record.foreground)
-        self._sessions[record.app].discard(record.token)
+        sessions = self._sessions.get(record.app)
+        if sessions is not None:
+            sessions.discard(record.token)
         quiet = self._quiet.get(record.app)
         if quiet is not None:
             quiet.discard(record.token)
