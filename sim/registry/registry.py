@@ -423,15 +423,22 @@ class Registry:
     ) -> list[TokenRecord]:
         """Every token a default campaign to ``app`` sends to: the audience's matching tokens."""
         plat = self._check_platform(app, platform) if platform is not None else None
+        self._app(app)
+        profiles, tokens = self._profiles, self._tokens
         out: list[TokenRecord] = []
-        for profile_id in self.audience(app, foreground_only=foreground_only, platform=plat):
-            for (_, token_app), token in self._profiles[profile_id].tokens.items():
-                record = self._tokens[token]
-                if token_app != app or (plat is not None and record.platform is not plat):
+        # the audience (see :meth:`audience`), walked once: holders in index order, targetable only
+        for profile_id in self._audience.holders(app, plat, foreground_only=foreground_only):
+            profile = profiles[profile_id]
+            if profile.state not in TARGETABLE:
+                continue
+            for (_, token_app), token in profile.tokens.items():
+                if token_app != app:
                     continue
-                if foreground_only and not record.foreground:
-                    continue
-                out.append(record)
+                record = tokens[token]
+                if (plat is None or record.platform is plat) and (
+                    record.foreground or not foreground_only
+                ):
+                    out.append(record)
         return out
 
     def token(self, token: str) -> TokenRecord | None:
