@@ -8,7 +8,7 @@ so that iteration order (and so every output) is deterministic whatever the hash
 from __future__ import annotations
 
 from sim.platforms import Platform
-from sim.registry.records import EMPTY, TARGETABLE, AudienceKey, Profile
+from sim.registry.records import EMPTY, TARGETABLE, AudienceKey, Profile, is_shared, one_each
 
 
 class AudienceIndex:
@@ -106,18 +106,17 @@ class AudienceIndex:
         targetable: bool,
     ) -> dict[AudienceKey, int]:
         """Add one to the profile's count under both keys; returns the counts to keep."""
-        if counts is EMPTY:
-            counts = {}  # the profile's own dict, from its first token on
+        if counts is EMPTY:  # its first token: the profile joins both keys' holders
+            for key in keys:
+                _join(profile.profile_id, key, members, targetable_counts, targetable)
+            return one_each(keys)  # shared counts while the profile holds one token
+        if is_shared(counts):
+            counts = dict(counts)  # the profile's own dict, from its second token on
         for key in keys:
             before = counts.get(key, 0)
             counts[key] = before + 1
-            if not before:  # the profile joins the key's holders
-                holders = members.get(key)
-                if holders is None:
-                    holders = members[key] = {}
-                holders[profile.profile_id] = None
-                if targetable:
-                    targetable_counts[key] = targetable_counts.get(key, 0) + 1
+            if not before:
+                _join(profile.profile_id, key, members, targetable_counts, targetable)
         return counts
 
     @staticmethod
@@ -130,17 +129,21 @@ class AudienceIndex:
         targetable: bool,
     ) -> dict[AudienceKey, int]:
         """Take one from the profile's count under both keys; returns the counts to keep."""
+        if is_shared(counts):
+            if counts is one_each(keys):  # its one token: the profile leaves both keys' holders
+                for key in keys:
+                    _leave(profile.profile_id, key, members, targetable_counts, targetable)
+                return EMPTY
+            counts = dict(counts)  # (none held, or another key's: refused below)
         for key in keys:
             before = counts.get(key, 0)
             if before > 1:
                 counts[key] = before - 1
             elif not before:
                 raise AssertionError(f"audience count below zero for {profile.profile_id} {key}")
-            else:  # the profile leaves the key's holders
+            else:
                 del counts[key]
-                del members[key][profile.profile_id]
-                if targetable:
-                    targetable_counts[key] -= 1
+                _leave(profile.profile_id, key, members, targetable_counts, targetable)
         return counts if counts else EMPTY
 
     # -- queries -----------------------------------------------------------------------------
@@ -158,3 +161,32 @@ class AudienceIndex:
         """Number of holders whose subscription state is targetable (O(1))."""
         source = self._foreground_targetable if foreground_only else self._any_targetable
         return source.get((app, platform), 0)
+
+
+def _join(
+    profile_id: str,
+    key: AudienceKey,
+    members: dict[AudienceKey, dict[str, None]],
+    targetable_counts: dict[AudienceKey, int],
+    targetable: bool,
+) -> None:
+    """The profile now holds a token under ``key``: one more holder."""
+    holders = members.get(key)
+    if holders is None:
+        holders = members[key] = {}
+    holders[profile_id] = None
+    if targetable:
+        targetable_counts[key] = targetable_counts.get(key, 0) + 1
+
+
+def _leave(
+    profile_id: str,
+    key: AudienceKey,
+    members: dict[AudienceKey, dict[str, None]],
+    targetable_counts: dict[AudienceKey, int],
+    targetable: bool,
+) -> None:
+    """The profile no longer holds a token under ``key``: one holder fewer."""
+    del members[key][profile_id]
+    if targetable:
+        targetable_counts[key] -= 1
