@@ -8,7 +8,7 @@ so that iteration order (and so every output) is deterministic whatever the hash
 from __future__ import annotations
 
 from sim.platforms import Platform
-from sim.registry.records import EMPTY, TARGETABLE, AudienceKey, Profile
+from sim.registry.records import EMPTY, TARGETABLE, AudienceKey, Profile, is_shared, one_each
 
 
 class AudienceIndex:
@@ -35,46 +35,56 @@ class AudienceIndex:
 
     def add(self, profile: Profile, app: str, platform: Platform, foreground: bool) -> None:
         """Count one more token held by ``profile``."""
-        self._count(profile, app, platform, +1, any_token=True, foreground=foreground)
-
-    def remove(self, profile: Profile, app: str, platform: Platform, foreground: bool) -> None:
-        """Count one token fewer held by ``profile``."""
-        self._count(profile, app, platform, -1, any_token=True, foreground=foreground)
-
-    def set_foreground(self, profile: Profile, app: str, platform: Platform, now_fg: bool) -> None:
-        """A held token switched between foreground and background-only."""
-        self._count(profile, app, platform, +1 if now_fg else -1, any_token=False, foreground=True)
-
-    def _count(
-        self,
-        profile: Profile,
-        app: str,
-        platform: Platform,
-        step: int,
-        *,
-        any_token: bool,
-        foreground: bool,
-    ) -> None:
-        keys = self._keys.get((app, platform))
-        if keys is None:
-            # one shared pair of key tuples per (app, platform), not two new ones per profile
-            app_key = self._app_keys.setdefault(app, (app, None))
-            keys = self._keys[(app, platform)] = ((app, platform), app_key)
+        keys = self._keys.get((app, platform)) or self._new_keys(app, platform)
         targetable = profile.state in TARGETABLE
-        if any_token:
-            profile.any_counts = self._bump(
-                profile, keys, profile.any_counts, self._any, self._any_targetable, step, targetable
-            )
+        profile.any_counts = self._up(
+            profile, keys, profile.any_counts, self._any, self._any_targetable, targetable
+        )
         if foreground:
-            profile.foreground_counts = self._bump(
+            profile.foreground_counts = self._up(
                 profile,
                 keys,
                 profile.foreground_counts,
                 self._foreground,
                 self._foreground_targetable,
-                step,
                 targetable,
             )
+
+    def remove(self, profile: Profile, app: str, platform: Platform, foreground: bool) -> None:
+        """Count one token fewer held by ``profile``."""
+        keys = self._keys.get((app, platform)) or self._new_keys(app, platform)
+        targetable = profile.state in TARGETABLE
+        profile.any_counts = self._down(
+            profile, keys, profile.any_counts, self._any, self._any_targetable, targetable
+        )
+        if foreground:
+            profile.foreground_counts = self._down(
+                profile,
+                keys,
+                profile.foreground_counts,
+                self._foreground,
+                self._foreground_targetable,
+                targetable,
+            )
+
+    def set_foreground(self, profile: Profile, app: str, platform: Platform, now_fg: bool) -> None:
+        """A held token switched between foreground and background-only."""
+        keys = self._keys.get((app, platform)) or self._new_keys(app, platform)
+        move = self._up if now_fg else self._down
+        profile.foreground_counts = move(
+            profile,
+            keys,
+            profile.foreground_counts,
+            self._foreground,
+            self._foreground_targetable,
+            profile.state in TARGETABLE,
+        )
+
+    def _new_keys(self, app: str, platform: Platform) -> tuple[AudienceKey, AudienceKey]:
+        """The pair of audience keys of (app, platform), shared by every profile."""
+        app_key = self._app_keys.setdefault(app, (app, None))
+        keys = self._keys[(app, platform)] = ((app, platform), app_key)
+        return keys
 
     def targetability_changed(self, profile: Profile, targetable: bool) -> None:
         """The profile's subscription state moved into or out of the targetable states."""
@@ -87,38 +97,53 @@ class AudienceIndex:
                 self._any_targetable[key] = self._any_targetable.get(key, 0) + step
 
     @staticmethod
-    def _bump(
+    def _up(
         profile: Profile,
         keys: tuple[AudienceKey, AudienceKey],
         counts: dict[AudienceKey, int],
         members: dict[AudienceKey, dict[str, None]],
         targetable_counts: dict[AudienceKey, int],
-        step: int,
         targetable: bool,
     ) -> dict[AudienceKey, int]:
-        """Add ``step`` to the profile's count under both keys; returns the counts to keep."""
-        if counts is EMPTY:
-            counts = {}  # the profile's own dict, from its first token on
+        """Add one to the profile's count under both keys; returns the counts to keep."""
+        if counts is EMPTY:  # its first token: the profile joins both keys' holders
+            for key in keys:
+                _join(profile.profile_id, key, members, targetable_counts, targetable)
+            return one_each(keys)  # shared counts while the profile holds one token
+        if is_shared(counts):
+            counts = dict(counts)  # the profile's own dict, from its second token on
         for key in keys:
             before = counts.get(key, 0)
-            after = before + step
-            if after < 0:
+            counts[key] = before + 1
+            if not before:
+                _join(profile.profile_id, key, members, targetable_counts, targetable)
+        return counts
+
+    @staticmethod
+    def _down(
+        profile: Profile,
+        keys: tuple[AudienceKey, AudienceKey],
+        counts: dict[AudienceKey, int],
+        members: dict[AudienceKey, dict[str, None]],
+        targetable_counts: dict[AudienceKey, int],
+        targetable: bool,
+    ) -> dict[AudienceKey, int]:
+        """Take one from the profile's count under both keys; returns the counts to keep."""
+        if is_shared(counts):
+            if counts is one_each(keys):  # its one token: the profile leaves both keys' holders
+                for key in keys:
+                    _leave(profile.profile_id, key, members, targetable_counts, targetable)
+                return EMPTY
+            counts = dict(counts)  # (none held, or another key's: refused below)
+        for key in keys:
+            before = counts.get(key, 0)
+            if before > 1:
+                counts[key] = before - 1
+            elif not before:
                 raise AssertionError(f"audience count below zero for {profile.profile_id} {key}")
-            if after:
-                counts[key] = after
             else:
                 del counts[key]
-            if before == 0 and after > 0:
-                holders = members.get(key)
-                if holders is None:
-                    holders = members[key] = {}
-                holders[profile.profile_id] = None
-                if targetable:
-                    targetable_counts[key] = targetable_counts.get(key, 0) + 1
-            elif before > 0 and after == 0:
-                del members[key][profile.profile_id]
-                if targetable:
-                    targetable_counts[key] -= 1
+                _leave(profile.profile_id, key, members, targetable_counts, targetable)
         return counts if counts else EMPTY
 
     # -- queries -----------------------------------------------------------------------------
@@ -136,3 +161,32 @@ class AudienceIndex:
         """Number of holders whose subscription state is targetable (O(1))."""
         source = self._foreground_targetable if foreground_only else self._any_targetable
         return source.get((app, platform), 0)
+
+
+def _join(
+    profile_id: str,
+    key: AudienceKey,
+    members: dict[AudienceKey, dict[str, None]],
+    targetable_counts: dict[AudienceKey, int],
+    targetable: bool,
+) -> None:
+    """The profile now holds a token under ``key``: one more holder."""
+    holders = members.get(key)
+    if holders is None:
+        holders = members[key] = {}
+    holders[profile_id] = None
+    if targetable:
+        targetable_counts[key] = targetable_counts.get(key, 0) + 1
+
+
+def _leave(
+    profile_id: str,
+    key: AudienceKey,
+    members: dict[AudienceKey, dict[str, None]],
+    targetable_counts: dict[AudienceKey, int],
+    targetable: bool,
+) -> None:
+    """The profile no longer holds a token under ``key``: one holder fewer."""
+    del members[key][profile_id]
+    if targetable:
+        targetable_counts[key] -= 1

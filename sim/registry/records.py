@@ -18,19 +18,34 @@ Slot = tuple[str, str]
 AudienceKey = tuple[str, Platform | None]
 
 
-class _Empty(dict[Any, Any]):
-    """The one shared empty dict of every profile that holds nothing; it refuses every write."""
+class _Shared(dict[Any, Any]):
+    """A dict shared by many profiles; it refuses every write."""
 
     __slots__ = ()
 
     def _refuse(self, *_args: object, **_kwargs: object) -> NoReturn:
-        raise TypeError("the shared empty dict is never written to: give the profile its own dict")
+        raise TypeError("a shared dict is never written to: give the profile its own dict")
 
     __setitem__ = __delitem__ = setdefault = update = pop = popitem = clear = _refuse
     __ior__ = _refuse
 
+
+class _Empty(_Shared):
+    """The one shared empty dict of every profile that holds nothing."""
+
+    __slots__ = ()
+
     def __reduce__(self) -> str:
         return "EMPTY"  # pickled and copied as the one shared instance
+
+
+class _Ones(_Shared):
+    """The shared audience counts of a profile that holds one token: one under each of its keys."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (one_each, (tuple(self),))  # pickled and copied as the one shared instance
 
 
 #: A profile's ``tokens`` and audience counts until it holds something, and again once it holds
@@ -42,6 +57,26 @@ EMPTY: dict[Any, Any] = _Empty()
 
 def _empty() -> dict[Any, Any]:
     return EMPTY
+
+
+_ONES: dict[tuple[AudienceKey, ...], _Ones] = {}
+
+
+def one_each(keys: tuple[AudienceKey, ...]) -> dict[AudienceKey, int]:
+    """The shared read-only counts ``{key: 1 for key in keys}``, one instance per ``keys``.
+
+    A profile's audience counts while it holds a single token (most profiles that hold any): the
+    audience index gives the profile a dict of its own at its second token.
+    """
+    ones = _ONES.get(keys)
+    if ones is None:
+        ones = _ONES[keys] = _Ones(dict.fromkeys(keys, 1))
+    return ones
+
+
+def is_shared(counts: dict[Any, Any]) -> bool:
+    """True for :data:`EMPTY` and the dicts of :func:`one_each`, which refuse writes."""
+    return isinstance(counts, _Shared)
 
 
 class SubscriptionState(StrEnum):
@@ -82,14 +117,22 @@ class Profile:
     anonymous: bool = False
     state: SubscriptionState = SubscriptionState.SUBSCRIBED
     state_changed_at: float | None = None
-    #: devices the profile has been seen on, in first-seen order (engagement view, R11)
-    devices: dict[str, None] = field(default_factory=dict)
+    #: the devices the profile has been seen on, stored lean (read :attr:`devices`): nothing (the
+    #: shared empty tuple) until the first, that device's id while there is one (most profiles:
+    #: no container to pay for), a tuple of ids in first-seen order once there are more
+    seen_on: str | tuple[str, ...] = ()
     #: tokens held, by slot (the shared :data:`EMPTY` while none)
     tokens: dict[Slot, str] = field(default_factory=_empty)
     #: number of foreground / any tokens held per audience key (kept by the audience index;
-    #: the shared :data:`EMPTY` while none)
+    #: the shared :data:`EMPTY` while none, the shared :func:`one_each` counts while one)
     foreground_counts: dict[AudienceKey, int] = field(default_factory=_empty)
     any_counts: dict[AudienceKey, int] = field(default_factory=_empty)
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        """Devices the profile has been seen on, in first-seen order (engagement view, R11)."""
+        seen = self.seen_on
+        return (seen,) if isinstance(seen, str) else seen
 
 
 @dataclass(slots=True)

@@ -36,9 +36,13 @@ from sim.registry.records import (
     UninstallEstimate,
 )
 
-# Read on every provider answer; a member read off its enum class goes through EnumType's slow
-# attribute hook on Python 3.11.
+# Members read on every provider answer, token change and opt-in, bound once: a member read off
+# its enum class goes through EnumType's slow attribute hook on Python 3.11.
 _DELIVERED, _REMOVE = Action.DELIVERED, Action.REMOVE
+_ADD, _UPDATE, _REMOVAL = Change.ADD, Change.UPDATE, Change.REMOVE
+_REGISTERED, _REPLACED, _PURGED = Cause.REGISTERED, Cause.REPLACED, Cause.PURGED
+_MOVED, _PERMISSION = Cause.MOVED, Cause.PERMISSION
+_OPTED_IN = SubscriptionState.OPTED_IN
 
 #: Uninstall tracking probes users with no session and no push for this long (rule R7).
 PROBE_QUIET_DAYS = 1.0
@@ -78,6 +82,16 @@ def _release(profile: Profile, slot: Slot) -> None:
         profile.tokens = EMPTY
 
 
+def _seen(profile: Profile, device: str) -> None:
+    """The profile has been seen on ``device`` (kept in first-seen order, once)."""
+    seen = profile.seen_on
+    if isinstance(seen, str):
+        if seen != device:
+            profile.seen_on = (seen, device)
+    elif device not in seen:
+        profile.seen_on = (*seen, device) if seen else device
+
+
 def anonymous_profile_id(device: str, app: str) -> str:
     """Id of the anonymous profile the SDK uses on a device's app before anyone logs in."""
     return f"anon:{device}:{app}"
@@ -87,7 +101,7 @@ class Registry:
     """Profiles, token records and the rules that move tokens between them."""
 
     def __init__(self, policy: RegistryPolicy | None = None) -> None:
-        self.policy = policy if policy is not None else RegistryPolicy()
+        self._policy = policy if policy is not None else RegistryPolicy()
         self.events = EventStream()
         #: listeners told when a profile becomes targetable or stops being (R9), for observers
         #: that keep audience counts of their own
@@ -96,12 +110,14 @@ class Registry:
         self._apps: dict[str, App] = {}
         self._profiles: dict[str, Profile] = {}
         self._tokens: dict[str, TokenRecord] = {}
-        self._by_slot: dict[Slot, str] = {}
-        #: the SDK's current profile on each slot: last user to log in (R2), an anonymous profile,
-        #: or None once logged out under the detach-on-logout policy
-        self._slot_user: dict[Slot, str | None] = {}
+        #: every slot the SDK has reported: the token record it holds (R1), whose profile is the
+        #: slot's current user; or, while it holds none, the SDK's current profile on the slot:
+        #: last user to log in (R2), an anonymous profile, or None once logged out under the
+        #: detach-on-logout policy. One index for both: most slots hold a token.
+        self._slots: dict[Slot, TokenRecord | str | None] = {}
         self._audience = AudienceIndex()
-        self._sessions: dict[str, ActivityOrder] = {}  # per app: by last session
+        #: per app: tokens by last session, kept only while the policy prunes (nothing else asks)
+        self._sessions: dict[str, ActivityOrder] = {}
         self._quiet: dict[str, ActivityOrder] = {}  # per tracked app: by last session or push
         self._uninstalls: dict[Slot, UninstallEstimate] = {}
 
@@ -125,10 +141,29 @@ class Registry:
             raise RegistryError(f"app {app_id!r} must be published on at least one platform")
         app = App(app_id, parsed, uninstall_tracking=uninstall_tracking)
         self._apps[app_id] = app
-        self._sessions[app_id] = ActivityOrder()
+        if self._policy.prune_after_days is not None:
+            self._sessions[app_id] = ActivityOrder()
         if uninstall_tracking:
             self._quiet[app_id] = ActivityOrder()
         return app
+
+    @property
+    def policy(self) -> RegistryPolicy:
+        """The registry's policy; it may be replaced between operations."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: RegistryPolicy) -> None:
+        pruning = policy.prune_after_days is not None
+        if pruning and not self._sessions:
+            # pruning starts: order the tokens held by last session (equal times in registration
+            # order: the order of sessions within one instant was not kept while nothing pruned)
+            self._sessions = {app: ActivityOrder() for app in self._apps}
+            for record in sorted(self._tokens.values(), key=lambda r: r.last_session_at):
+                self._sessions[record.app].touch(record.token, record.last_session_at)
+        elif not pruning:
+            self._sessions = {}
+        self._policy = policy
 
     def subscribe(self, listener: TokenListener) -> Callable[[], None]:
         """Receive every token event from now on (R13); returns an unsubscribe function."""
@@ -170,28 +205,27 @@ class Registry:
             )
         self._tick(now)
         slot = (device, app)
-        owner = self._session_owner(slot)
-        if elsewhere is not None and elsewhere.device == device:
-            existing: TokenRecord | None = elsewhere  # the slot's own token (R1), already found
+        held = self._slots.get(slot, "")  # "" is never a profile id: the slot is new
+        existing: TokenRecord | None
+        owner: str | None  # None: logged out under the detach policy
+        if isinstance(held, TokenRecord):
+            existing, owner = held, held.profile
         else:
-            existing_token = self._by_slot.get(slot)
-            existing = self._tokens[existing_token] if existing_token is not None else None
+            existing, owner = None, held if held != "" else self._new_slot(slot)
         shown = foreground or provisional
 
         if owner is None or token is None:
-            if existing is not None:
-                self._remove(existing, now, Cause.LOGGED_OUT if owner is None else Cause.PURGED)
+            if existing is not None:  # (a slot that holds a record has a user: owner is set)
+                self._remove(existing, now, _PURGED)
             return None
-        if existing is None or existing.profile != owner:
-            # (a record the owner already holds for this slot means the device is already among
-            # the owner's devices: it was added before the record was created or moved there)
-            self._profiles[owner].devices.setdefault(device, None)
+        if existing is None:
+            # (the owner of a record already held here was seen on the device when the record was
+            # created or moved to it)
+            _seen(self._profiles[owner], device)
 
         if existing is not None and existing.token == token:
-            record = existing
-            if record.profile != owner:
-                record = self._move(record, owner, now)
-            if self.policy.refresh_on_session_start:
+            record = existing  # already the owner's: the slot's user is its record's profile
+            if self._policy.refresh_on_session_start:
                 record.registered_at = now
                 if record.foreground != shown or record.provisional != provisional:
                     # a grant is full (non-provisional) permission where there was none, or only
@@ -206,7 +240,7 @@ class Registry:
             # it must not override the user's subscription state
             was_granted = existing is not None and existing.foreground and not existing.provisional
             if existing is not None:
-                self._remove(existing, now, Cause.REPLACED)
+                self._remove(existing, now, _REPLACED)
             if elsewhere is not None:
                 self._remove(elsewhere, now, Cause.REASSIGNED)
             record = TokenRecord(
@@ -222,12 +256,14 @@ class Registry:
                 registered_at=now,
                 last_session_at=now,
             )
-            self._add(record, now, Cause.REGISTERED)
+            self._add(record, now, _REGISTERED)
             if shown and not provisional and not implicit_permission and not was_granted:
                 self._opt_in(owner, now)
 
         record.last_session_at = now
-        self._sessions[app].touch(record.token, now)
+        sessions = self._sessions.get(app)
+        if sessions is not None:
+            sessions.touch(record.token, now)
         quiet = self._quiet.get(app)
         if quiet is not None:
             quiet.touch(record.token, now)
@@ -243,25 +279,25 @@ class Registry:
         profile = self._profiles.get(user)
         if profile is None:
             profile = self._profiles[user] = Profile(user)
-        profile.devices.setdefault(device, None)
-        if self._slot_user.get(slot) == user:
-            return
-        self._slot_user[slot] = user
-        token = self._by_slot.get(slot)
-        if token is not None and self._tokens[token].profile != user:
-            self._move(self._tokens[token], user, now)
+        _seen(profile, device)
+        held = self._slots.get(slot)
+        if isinstance(held, TokenRecord):
+            if held.profile != user:
+                self._move(held, user, now)  # the slot's user is its record's profile
+        elif held != user:
+            self._slots[slot] = user
 
     def log_out(self, now: float, *, device: str, app: str) -> None:
         """A logout with no new login (R3): moves nothing unless the detach policy is on."""
         self._app(app)
         self._tick(now)
-        if not self.policy.detach_on_logout:
+        if not self._policy.detach_on_logout:
             return
         slot = (device, app)
-        self._slot_user[slot] = None
-        token = self._by_slot.get(slot)
-        if token is not None:
-            self._remove(self._tokens[token], now, Cause.LOGGED_OUT)
+        held = self._slots.get(slot)
+        if isinstance(held, TokenRecord):
+            self._remove(held, now, Cause.LOGGED_OUT)
+        self._slots[slot] = None
 
     # -- subscription state ------------------------------------------------------------------
 
@@ -303,7 +339,7 @@ class Registry:
             record.last_accepted_at = now
         elif action is _REMOVE:
             if (
-                self.policy.honour_apns_timestamp
+                self._policy.honour_apns_timestamp
                 and result.provider is Provider.APNS
                 and result.status == 410
                 and result.timestamp is not None
@@ -328,7 +364,7 @@ class Registry:
     def prune_inactive(self, now: float) -> list[str]:
         """Remove tokens with no session for ``policy.prune_after_days`` (no-op when off)."""
         self._tick(now)
-        window = self.policy.prune_after_days
+        window = self._policy.prune_after_days
         if window is None:
             return []
         pruned: list[str] = []
@@ -387,15 +423,22 @@ class Registry:
     ) -> list[TokenRecord]:
         """Every token a default campaign to ``app`` sends to: the audience's matching tokens."""
         plat = self._check_platform(app, platform) if platform is not None else None
+        self._app(app)
+        profiles, tokens = self._profiles, self._tokens
         out: list[TokenRecord] = []
-        for profile_id in self.audience(app, foreground_only=foreground_only, platform=plat):
-            for (_, token_app), token in self._profiles[profile_id].tokens.items():
-                record = self._tokens[token]
-                if token_app != app or (plat is not None and record.platform is not plat):
+        # the audience (see :meth:`audience`), walked once: holders in index order, targetable only
+        for profile_id in self._audience.holders(app, plat, foreground_only=foreground_only):
+            profile = profiles[profile_id]
+            if profile.state not in TARGETABLE:
+                continue
+            for (_, token_app), token in profile.tokens.items():
+                if token_app != app:
                     continue
-                if foreground_only and not record.foreground:
-                    continue
-                out.append(record)
+                record = tokens[token]
+                if (plat is None or record.platform is plat) and (
+                    record.foreground or not foreground_only
+                ):
+                    out.append(record)
         return out
 
     def token(self, token: str) -> TokenRecord | None:
@@ -404,8 +447,8 @@ class Registry:
 
     def token_for(self, device: str, app: str) -> TokenRecord | None:
         """The record held for a (device, app) slot, if any (R1: at most one)."""
-        token = self._by_slot.get((device, app))
-        return self._tokens[token] if token is not None else None
+        held = self._slots.get((device, app))
+        return held if isinstance(held, TokenRecord) else None
 
     def profile(self, profile_id: str) -> Profile:
         """The profile named ``profile_id``; raises :class:`UnknownProfileError`."""
@@ -417,7 +460,7 @@ class Registry:
     def is_targetable(self, profile_id: str) -> bool:
         """True when ``profile_id`` exists and its state lets a default campaign target it (R9)."""
         profile = self._profiles.get(profile_id)
-        return profile is not None and profile.state is not SubscriptionState.UNSUBSCRIBED
+        return profile is not None and profile.state in TARGETABLE
 
     def has_profile(self, profile_id: str) -> bool:
         """True when the registry has created ``profile_id``."""
@@ -425,7 +468,8 @@ class Registry:
 
     def current_user(self, device: str, app: str) -> str | None:
         """The profile the SDK attributes a slot's sessions to (None: never seen or detached)."""
-        return self._slot_user.get((device, app))
+        held = self._slots.get((device, app))
+        return held.profile if isinstance(held, TokenRecord) else held
 
     def uninstall_estimate(self, device: str, app: str) -> UninstallEstimate | None:
         """The registry's latest uninstall conclusion for a slot (R7)."""
@@ -484,14 +528,12 @@ class Registry:
             )
         return plat
 
-    def _session_owner(self, slot: Slot) -> str | None:
-        owner = self._slot_user.get(slot, "")  # "" is never a profile id: the slot is new
-        if owner != "":
-            return owner  # the current user, or None once detached
+    def _new_slot(self, slot: Slot) -> str:
+        """A slot's first session: its user is the anonymous profile of the device's app."""
         owner = anonymous_profile_id(*slot)
         if owner not in self._profiles:
             self._profiles[owner] = Profile(owner, anonymous=True)
-        self._slot_user[slot] = owner
+        self._slots[slot] = owner
         return owner
 
     def _emit(self, record: TokenRecord, change: Change, cause: Cause, now: float) -> None:
@@ -513,37 +555,40 @@ class Registry:
 
     def _add(self, record: TokenRecord, now: float, cause: Cause) -> None:
         self._tokens[record.token] = record
-        slot = record.slot  # one tuple for both indexes
-        self._by_slot[slot] = record.token
+        slot = record.slot  # the profile's key (and the index's, for a slot never seen)
+        self._slots[slot] = record
         profile = self._profiles[record.profile]
         _hold(profile, slot, record.token)
         self._audience.add(profile, record.app, record.platform, record.foreground)
-        self._emit(record, Change.ADD, cause, now)
+        self._emit(record, _ADD, cause, now)
 
     def _remove(self, record: TokenRecord, now: float, cause: Cause) -> None:
         del self._tokens[record.token]
-        del self._by_slot[record.slot]
+        slot = record.slot
+        self._slots[slot] = record.profile  # the slot's user stays
         profile = self._profiles[record.profile]
-        _release(profile, record.slot)
+        _release(profile, slot)
         self._audience.remove(profile, record.app, record.platform, record.foreground)
-        self._sessions[record.app].discard(record.token)
+        sessions = self._sessions.get(record.app)
+        if sessions is not None:
+            sessions.discard(record.token)
         quiet = self._quiet.get(record.app)
         if quiet is not None:
             quiet.discard(record.token)
-        self._emit(record, Change.REMOVE, cause, now)
+        self._emit(record, _REMOVAL, cause, now)
 
     def _move(self, record: TokenRecord, new_owner: str, now: float) -> TokenRecord:
         """R13: a move between users is a remove plus an add of the same token."""
         old = self._profiles[record.profile]
         _release(old, record.slot)
         self._audience.remove(old, record.app, record.platform, record.foreground)
-        self._emit(record, Change.REMOVE, Cause.MOVED, now)
+        self._emit(record, _REMOVAL, _MOVED, now)
         record.profile = new_owner
         record.updated_at = now
         new = self._profiles[new_owner]
         _hold(new, record.slot, record.token)
         self._audience.add(new, record.app, record.platform, record.foreground)
-        self._emit(record, Change.ADD, Cause.MOVED, now)
+        self._emit(record, _ADD, _MOVED, now)
         return record
 
     def _update_permission(
@@ -555,17 +600,18 @@ class Registry:
         record.foreground = shown
         record.provisional = provisional
         record.updated_at = now
-        self._emit(record, Change.UPDATE, Cause.PERMISSION, now)
+        self._emit(record, _UPDATE, _PERMISSION, now)
 
     def _opt_in(self, profile_id: str, now: float) -> None:
         profile = self._profiles[profile_id]
-        self._set_state(profile, SubscriptionState.OPTED_IN, now)
+        self._set_state(profile, _OPTED_IN, now)
 
     def _set_state(self, profile: Profile, new: SubscriptionState, now: float) -> None:
         old = profile.state
         profile.state = new
         profile.state_changed_at = now
-        if old.targetable != new.targetable:
-            self._audience.targetability_changed(profile, new.targetable)
+        targetable = new in TARGETABLE
+        if (old in TARGETABLE) != targetable:
+            self._audience.targetability_changed(profile, targetable)
             for listener in self._targetability_listeners:
-                listener(profile.profile_id, new.targetable)
+                listener(profile.profile_id, targetable)

@@ -193,6 +193,10 @@ class Behaviour:
                 dormant_at = now + active_for
                 last_open_at = uninstall_at - quiet_before
                 active_scale = 1.0 / active_rate if active_rate > 0 else None
+                # a suspended frame keeps every local alive: drop the install's traits, now
+                # spent (a float is 24 bytes, and most devices wait here for the whole run)
+                del active_rate, lifetime, quiet_before, active_for, launch_delay
+                del installed_at, launch_at
                 # the session rate: active until dormant, dormant after, none after the last open
                 scale = (
                     None
@@ -212,7 +216,8 @@ class Behaviour:
                 next_os = now + _wait(rl, self._os_scale)
                 next_rotation = now + _wait(rl, self._rotation_scale)
                 next_replace = now + _wait(rl, self._replace_scale)
-                next_switch = now + (_wait(ru, self._switch_scale) if device.shared else INF)
+                # (the shared INF, not a new float from now + INF, on a device with one user)
+                next_switch = now + _wait(ru, self._switch_scale) if device.shared else INF
                 next_logout = now + _wait(ru, self._logout_scale)
                 rare = min(
                     next_toggle,

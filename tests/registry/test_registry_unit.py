@@ -159,6 +159,25 @@ def test_a_policy_is_immutable():
         policy.detach_on_logout = True  # type: ignore[misc]
 
 
+def test_pruning_switched_on_mid_run_prunes_what_pruning_from_the_start_prunes():
+    """The registry orders tokens by last session only while it prunes; switching pruning on
+    builds the order from the records."""
+    always = new_registry(RegistryPolicy(prune_after_days=5.0))
+    later = new_registry()
+    for reg in (always, later):
+        for day, device in enumerate(["a", "b", "c", "d", "b", "e", "a"]):
+            session(reg, float(day), device, f"tok-{device}")
+        reg.session_start(6.5, device="w", app="site", platform="web", token="w", foreground=True)
+        session(reg, 7.0, "b", None)  # purged: no longer held
+    assert later.prune_inactive(10.0) == []  # not pruning
+    later.policy = RegistryPolicy(prune_after_days=5.0)
+    assert later.policy == always.policy
+    assert later.prune_inactive(10.0) == always.prune_inactive(10.0) == ["tok-c", "tok-d", "tok-e"]
+    later.policy = RegistryPolicy()
+    later.policy = RegistryPolicy(prune_after_days=1.0)
+    assert later.prune_inactive(10.0) == ["tok-a", "w"]
+
+
 # -- audience index --------------------------------------------------------------------------
 
 
@@ -371,9 +390,20 @@ def test_set_subscription_creates_an_unknown_external_profile():
 def test_a_change_of_user_creates_the_profile_and_records_the_device():
     reg = new_registry()
     reg.change_user(0.0, device="phone", app="shop", user="ann")
-    assert reg.profile("ann").devices == {"phone": None}
+    assert reg.profile("ann").devices == ("phone",)
     assert reg.profile("ann").state is SubscriptionState.SUBSCRIBED
     assert reg.current_user("phone", "shop") == "ann"
+
+
+def test_a_profile_lists_its_devices_once_in_first_seen_order_and_keeps_one_as_a_plain_id():
+    reg = new_registry()
+    assert Profile("ann").devices == ()
+    reg.change_user(0.0, device="phone", app="shop", user="ann")
+    reg.change_user(0.0, device="phone", app="site", user="ann")
+    assert reg.profile("ann").seen_on == "phone"  # one device: no container
+    for device in ("tablet", "phone", "laptop", "tablet"):
+        reg.change_user(0.0, device=device, app="shop", user="ann")
+    assert reg.profile("ann").devices == ("phone", "tablet", "laptop")
 
 
 def test_a_response_outcome_defaults_to_nothing_done():
