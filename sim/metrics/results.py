@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.metrics.timeseries import ALL, CAUSE_COLUMNS, FUNNEL_COLUMNS
+from sim.metrics.timeseries import ALL, CAUSE_COLUMNS, COLUMNS, FUNNEL_COLUMNS
 
 
 @dataclass
@@ -155,18 +155,7 @@ class RunResult:
 # -- merging the shards of one run ---------------------------------------------------------------
 
 #: the time-series columns that are counts (summed across shards); ``stale_rate`` is recomputed
-TIMESERIES_COUNTS = (
-    "believed_reachable",
-    "truly_reachable",
-    "reachable_unknown",
-    "tokens",
-    "foreground_tokens",
-    "stale_dead",
-    "stale_zombie",
-    "token_adds",
-    "token_updates",
-    "token_removes",
-)
+TIMESERIES_COUNTS = tuple(c for c in COLUMNS if c not in ("time", "platform", "stale_rate"))
 #: the columns of ``sends`` that identify a row; every other column but ``time`` is a count
 SEND_KEYS = ("campaign", "kind", "platform")
 

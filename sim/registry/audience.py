@@ -7,6 +7,8 @@ so that iteration order (and so every output) is deterministic whatever the hash
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sim.platforms import Platform
 from sim.registry.records import EMPTY, TARGETABLE, AudienceKey, Profile, is_shared, one_each
 
@@ -35,30 +37,28 @@ class AudienceIndex:
 
     def add(self, profile: Profile, app: str, platform: Platform, foreground: bool) -> None:
         """Count one more token held by ``profile``."""
-        keys = self._keys.get((app, platform)) or self._new_keys(app, platform)
-        targetable = profile.state in TARGETABLE
-        profile.any_counts = self._up(
-            profile, keys, profile.any_counts, self._any, self._any_targetable, targetable
-        )
-        if foreground:
-            profile.foreground_counts = self._up(
-                profile,
-                keys,
-                profile.foreground_counts,
-                self._foreground,
-                self._foreground_targetable,
-                targetable,
-            )
+        self._count(profile, app, platform, foreground, self._up)
 
     def remove(self, profile: Profile, app: str, platform: Platform, foreground: bool) -> None:
         """Count one token fewer held by ``profile``."""
+        self._count(profile, app, platform, foreground, self._down)
+
+    def _count(
+        self,
+        profile: Profile,
+        app: str,
+        platform: Platform,
+        foreground: bool,
+        move: Callable[..., dict[AudienceKey, int]],
+    ) -> None:
+        """Move the profile's counts (``_up`` or ``_down``) for any token, and for foreground."""
         keys = self._keys.get((app, platform)) or self._new_keys(app, platform)
         targetable = profile.state in TARGETABLE
-        profile.any_counts = self._down(
+        profile.any_counts = move(
             profile, keys, profile.any_counts, self._any, self._any_targetable, targetable
         )
         if foreground:
-            profile.foreground_counts = self._down(
+            profile.foreground_counts = move(
                 profile,
                 keys,
                 profile.foreground_counts,

@@ -63,6 +63,31 @@ class ExponentialWaits:
         return scale * block.pop()
 
 
+def _next_session(
+    sessions: ExponentialWaits,
+    now: float,
+    dormant_at: float,
+    last_open_at: float,
+    active_scale: float | None,
+    dormant_scale: float | None,
+) -> float:
+    """When the next session starts, drawn at ``now``.
+
+    At the active rate until dormant, the dormant rate after, none after the last open; the clock
+    is redrawn at each regime change (it is memoryless).
+    """
+    if now >= last_open_at:
+        return INF
+    scale = active_scale if now < dormant_at else dormant_scale
+    return now + sessions.wait(scale) if scale is not None else INF
+
+
+def _next_regime_change(now: float, dormant_at: float, last_open_at: float) -> float:
+    """The next of going dormant and the last open, after ``now`` (INF: both passed)."""
+    later = [t for t in (dormant_at, last_open_at) if t > now]
+    return min(later) if later else INF
+
+
 def uninstall_time(u: float, by_day1: float, by_day30: float, later_per_day: float) -> float:
     """Days from install to uninstall, by inverse CDF of a piecewise-constant hazard.
 
@@ -197,20 +222,10 @@ class Behaviour:
                 # spent (a float is 24 bytes, and most devices wait here for the whole run)
                 del active_rate, lifetime, quiet_before, active_for, launch_delay
                 del installed_at, launch_at
-                # the session rate: active until dormant, dormant after, none after the last open
-                scale = (
-                    None
-                    if now >= last_open_at
-                    else active_scale
-                    if now < dormant_at
-                    else dormant_scale
+                next_session = _next_session(
+                    sessions, now, dormant_at, last_open_at, active_scale, dormant_scale
                 )
-                next_session = now + sessions.wait(scale) if scale is not None else INF
-                regime_change = (
-                    min(t for t in (dormant_at, last_open_at) if t > now)
-                    if max(dormant_at, last_open_at) > now
-                    else INF
-                )
+                regime_change = _next_regime_change(now, dormant_at, last_open_at)
                 next_toggle = now + self._toggle_wait(device)
                 next_update = now + _wait(rl, self._update_scale)
                 next_os = now + _wait(rl, self._os_scale)
@@ -237,30 +252,19 @@ class Behaviour:
                     if t == uninstall_at:
                         break
                     if t == regime_change:
-                        scale = (
-                            None
-                            if now >= last_open_at
-                            else active_scale
-                            if now < dormant_at
-                            else dormant_scale
+                        next_session = _next_session(
+                            sessions, now, dormant_at, last_open_at, active_scale, dormant_scale
                         )
-                        next_session = now + sessions.wait(scale) if scale is not None else INF
-                        later = [x for x in (dormant_at, last_open_at) if x > now]
-                        regime_change = min(later) if later else INF
+                        regime_change = _next_regime_change(now, dormant_at, last_open_at)
                         continue
                     if t == next_session:
                         answer = self.answer(device) if device.permission is _DISMISSED else None
                         if device.user is None:
                             self._maybe_login(device)
                         act.session(now, device, answer)
-                        scale = (
-                            None
-                            if now >= last_open_at
-                            else active_scale
-                            if now < dormant_at
-                            else dormant_scale
+                        next_session = _next_session(
+                            sessions, now, dormant_at, last_open_at, active_scale, dormant_scale
                         )
-                        next_session = now + sessions.wait(scale) if scale is not None else INF
                         if answer is not None:
                             next_toggle = now + self._toggle_wait(device)
                             rare = min(
