@@ -20,7 +20,7 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 	touch $(CORE_STAMP) $@
 
 run: $(CORE_STAMP)
-	$(PY) -m sim run scenarios/baseline.toml --out results/baseline
+	$(PY) -m sim run scenarios/baseline.toml --out results/baseline --overwrite
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

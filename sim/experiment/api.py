@@ -7,12 +7,15 @@
 
 Everything runs serially by default (``workers=1``); ``workers=N`` uses a local process pool and
 ``dask="local"`` or ``dask="tcp://scheduler:8786"`` a Dask cluster, with identical results.
-With ``out=DIR`` the experiment folder is written there (see :mod:`sim.experiment.store`) and
-``resume=True`` keeps the runs already saved; without ``out`` results stay in memory.
+With ``out=DIR`` the experiment folder is written there (see :mod:`sim.experiment.store`):
+``resume=True`` keeps the runs already saved, ``overwrite=True`` starts an earlier experiment folder
+afresh, and with neither an earlier experiment folder is kept and a numbered sibling written
+(``ExperimentResult.directory`` says where). Without ``out`` results stay in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ import pandas as pd
 from sim.experiment.execute import make_executor
 from sim.experiment.plan import Plan, Run, plan_replications, plan_sweep
 from sim.experiment.stats import CONFIDENCE, Interval, t_interval
-from sim.experiment.store import Store
+from sim.experiment.store import ExperimentFolder, Store
 from sim.experiment.table import SUMMARY
 from sim.scenario.load import load_scenario
 from sim.scenario.schema import Scenario
@@ -95,31 +98,48 @@ def summarize(plan: Plan, table: pd.DataFrame) -> pd.DataFrame:
 
 def run_experiment(
     plan: Plan,
-    out: Path | str | None = None,
+    out: Path | str | ExperimentFolder | None = None,
     *,
     workers: int = 1,
     dask: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     on_start: OnStart | None = None,
     on_run: OnRun | None = None,
 ) -> ExperimentResult:
-    """Run every run of ``plan`` (saving each as it finishes) and build the final tables."""
-    with tempfile.TemporaryDirectory(prefix="pushsim-experiment-") as scratch:
-        directory = Path(out) if out is not None else Path(scratch)
+    """Run every run of ``plan`` (saving each as it finishes) and build the final tables.
+
+    ``out`` is the experiment folder (see :mod:`sim.experiment.store`: an existing experiment
+    folder is continued with ``resume``, started afresh with ``overwrite``, else kept and a
+    numbered sibling written), or an :class:`ExperimentFolder` already opened by the caller;
+    without it the results stay in memory. The workers (or the Dask cluster) are started before
+    the folder is touched, so an executor that cannot start leaves no folder behind.
+    """
+    with contextlib.ExitStack() as stack:
+        if out is None:
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pushsim-")))
+            written: Path | None = None
+        else:
+            folder = (
+                out
+                if isinstance(out, ExperimentFolder)
+                else ExperimentFolder(out, resume=resume, overwrite=overwrite).open()
+            )
+            stack.callback(folder.close)
+            directory = written = folder.directory
+        executor = stack.enter_context(make_executor(workers, dask))
         store = Store(directory)
         todo = store.prepare(plan, resume=resume)
         if on_start is not None:
             on_start(todo)
-        if todo:
-            with make_executor(workers, dask) as executor:
-                for done, (run, rows) in enumerate(executor.results(todo), start=1):
-                    store.save(run, rows)
-                    if on_run is not None:
-                        on_run(run, done, len(todo))
+        for done, (run, rows) in enumerate(executor.results(todo), start=1):
+            store.save(run, rows)
+            if on_run is not None:
+                on_run(run, done, len(todo))
         table = store.load(plan)
         summary = summarize(plan, table)
         store.finish(plan, table, summary)
-    return ExperimentResult(plan, table, summary, Path(out) if out is not None else None)
+    return ExperimentResult(plan, table, summary, written)
 
 
 def as_scenario(scenario: ScenarioLike, overrides: Sequence[str] = ()) -> Scenario:
@@ -145,6 +165,7 @@ def replicate(
     out: Path | str | None = None,
     dask: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     common_random_numbers: bool = True,
     overrides: Sequence[str] = (),
 ) -> ExperimentResult:
@@ -159,7 +180,7 @@ def replicate(
         common_random_numbers=common_random_numbers,
         source=_source(scenario),
     )
-    return run_experiment(plan, out, workers=workers, dask=dask, resume=resume)
+    return run_experiment(plan, out, workers=workers, dask=dask, resume=resume, overwrite=overwrite)
 
 
 def sweep(
@@ -170,6 +191,7 @@ def sweep(
     out: Path | str | None = None,
     dask: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     common_random_numbers: bool = True,
     overrides: Sequence[str] = (),
 ) -> ExperimentResult:
@@ -184,4 +206,4 @@ def sweep(
         common_random_numbers=common_random_numbers,
         source=_source(scenario),
     )
-    return run_experiment(plan, out, workers=workers, dask=dask, resume=resume)
+    return run_experiment(plan, out, workers=workers, dask=dask, resume=resume, overwrite=overwrite)

@@ -55,10 +55,27 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _folder_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="experiments: keep the runs already saved in the folder (same scenario hash and "
+        "seed) and run the rest",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the results in the folder (only a folder pushsim wrote, with nothing "
+        "added or changed); without it, existing results are kept and a numbered folder "
+        "(NAME-2, NAME-3, …) is written",
+    )
+
+
 def add_replication_options(run_parser: argparse.ArgumentParser) -> None:
-    """Add ``--replications``, ``--workers`` and ``--dask`` to the ``run`` command's parser."""
+    """Add the experiment and folder options (``--replications`` … ``--overwrite``) to ``run``."""
     if "--replications" not in run_parser._option_string_actions:
         _execution_options(run_parser)
+        _folder_options(run_parser)
 
 
 def add_commands(subparsers: Any) -> None:
@@ -99,11 +116,7 @@ def add_commands(subparsers: Any) -> None:
             "--out", type=Path, help=f"experiment folder (default {default_out[parser]})"
         )
         _execution_options(parser)
-        parser.add_argument(
-            "--resume",
-            action="store_true",
-            help="keep the runs already saved in the folder (same scenario hash and seed)",
-        )
+        _folder_options(parser)
         parser.add_argument(
             "--set",
             dest="overrides",

@@ -14,6 +14,7 @@ serially unless asked.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -26,7 +27,8 @@ from sim.experiment.arguments import add_commands
 from sim.experiment.comparison import HEADLINE, Comparison, paired_figures
 from sim.experiment.execute import NO_DASK, MissingDaskError
 from sim.experiment.plan import Plan, Run, plan_comparison, plan_replications, plan_sweep
-from sim.experiment.store import COMPARISON, ForeignFolderError, Store, write_atomic
+from sim.experiment.store import COMPARISON, ExperimentFolder, Store, write_atomic
+from sim.folders import FolderError
 from sim.scenario.errors import ScenarioError
 from sim.scenario.load import load_scenario
 from sim.workers import available_cores
@@ -132,28 +134,69 @@ def _workers(args: argparse.Namespace) -> int:
     return workers if workers is not None else available_cores()
 
 
+#: called with the finished experiment and its folder while the folder is still locked
+AfterRuns = Callable[[ExperimentResult, Path], None]
+
+
 def _execute(
-    args: argparse.Namespace, plan: Plan, out: Path, source: str, *, listing: bool = True
+    args: argparse.Namespace,
+    plan: Plan,
+    out: Path,
+    source: str,
+    *,
+    listing: bool = True,
+    after: AfterRuns | None = None,
 ) -> ExperimentResult | int:
-    """Run ``plan`` into ``out`` with the options of ``args``; an exit code on failure."""
+    """Run ``plan`` into ``out`` with the options of ``args``; an exit code on failure.
+
+    The folder is checked, chosen (``out`` or a numbered sibling) and locked before anything
+    runs; ``after`` writes what follows from the result while the lock is still held.
+    """
     quiet = bool(getattr(args, "quiet", False))
     resume = bool(getattr(args, "resume", False))
+    overwrite = bool(getattr(args, "overwrite", False))
     dask: str | None = getattr(args, "dask", None)
     workers = _workers(args)
-    try:
-        Store(out).check()
-    except ForeignFolderError as error:
-        raise ScenarioError(source, [("--out", str(error))]) from None
+    if resume and overwrite:
+        raise ScenarioError(
+            source, [("--overwrite", "cannot be combined with --resume: choose one")]
+        )
     if dask is not None:
         try:
             import distributed  # noqa: F401
         except ImportError:
             print(f"pushsim: {NO_DASK}", file=sys.stderr)
             return 2
+    if getattr(args, "dry_run", False):
+        if listing and not quiet:
+            print("\n".join(plan.listing()))
+        return 0
+    folder = ExperimentFolder(out, resume=resume, overwrite=overwrite)
+    try:
+        folder.open()
+    except FolderError as error:
+        raise ScenarioError(source, [("--out", str(error))]) from None
+    with contextlib.closing(folder):
+        for note in folder.notes:
+            print(f"pushsim: {note}", file=sys.stderr)
+        return _run_in(args, plan, folder, listing=listing, workers=workers, after=after)
+
+
+def _run_in(
+    args: argparse.Namespace,
+    plan: Plan,
+    folder: ExperimentFolder,
+    *,
+    listing: bool,
+    workers: int,
+    after: AfterRuns | None,
+) -> ExperimentResult | int:
+    quiet = bool(getattr(args, "quiet", False))
+    resume = bool(getattr(args, "resume", False))
+    dask: str | None = getattr(args, "dask", None)
+    out = folder.directory
     if listing and not quiet:
         print("\n".join(plan.listing()))
-    if getattr(args, "dry_run", False):
-        return 0
     bar: Any = None
     show_bar = not quiet and sys.stderr.isatty()
 
@@ -177,42 +220,53 @@ def _execute(
         elif not quiet:
             print(f"  [{done}/{total}] {run.run_id} saved", file=sys.stderr)
 
-    if not resume and not quiet and (out / "runs").is_dir():
-        earlier = len(list((out / "runs").glob("*.parquet")))
-        if earlier:
-            print(
-                f"starting afresh: {earlier} earlier run files in {out}/runs are replaced "
-                "(--resume keeps them)",
-                file=sys.stderr,
-            )
+    earlier = len(Store(out).earlier_runs())
+    if earlier and not resume and not quiet:
+        print(
+            f"starting afresh (--overwrite): the {earlier} earlier run files in {out}/runs are "
+            "replaced",
+            file=sys.stderr,
+        )
     try:
-        return run_experiment(
+        result = run_experiment(
             plan,
-            out,
+            folder,
             workers=workers,
             dask=dask,
             resume=resume,
             on_start=on_start,
             on_run=on_run,
         )
+        if after is not None:
+            after(result, out)
+        return result
     except MissingDaskError:
         print(f"pushsim: {NO_DASK}", file=sys.stderr)
         return 2
     except (OSError, TimeoutError) as error:
         if dask is None:
-            raise
+            print(
+                f"pushsim: cannot write the experiment to {out}: {_reason(error)}",
+                file=sys.stderr,
+            )
+            return 1
         print(f"pushsim: cannot use the Dask cluster at {dask}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        again = "--resume" if out == folder.target else f"--resume --out {out}"
         print(
             f"pushsim: interrupted; finished runs are kept in {out}/runs — "
-            "run the same command with --resume to continue",
+            f"run the same command with {again} to continue",
             file=sys.stderr,
         )
         return 130
     finally:
         if bar is not None:
             bar.close()
+
+
+def _reason(error: BaseException) -> str:
+    return (error.strerror if isinstance(error, OSError) else None) or str(error)
 
 
 def _footer(out: Path, extra: str = "") -> str:
@@ -246,6 +300,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     result = _execute(args, plan, out, str(args.scenario))
     if isinstance(result, int):
         return result
+    out = result.directory or out
     if not args.quiet:
         print(f"pushsim {__version__} — {_warm_up_note(plan)}")
         print("\n".join(_summary_lines(result, HEADLINE)))
@@ -270,11 +325,18 @@ def compare_command(args: argparse.Namespace) -> int:
     if not args.quiet:
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
-    result = _execute(args, plan, out, sources[0])
+    written: list[Any] = []
+
+    def write_comparison(result: ExperimentResult, directory: Path) -> None:
+        figures = paired_figures(result)
+        write_atomic(directory / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
+        written.append(figures)
+
+    result = _execute(args, plan, out, sources[0], after=write_comparison)
     if isinstance(result, int):
         return result
-    figures = paired_figures(result)
-    write_atomic(out / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
+    out = result.directory or out
+    (figures,) = written
     if not args.quiet:
         print(f"pushsim {__version__} — {_warm_up_note(plan)}")
         print("\n".join(comparison_lines(plan, Comparison(result, figures).figures)))
@@ -339,6 +401,7 @@ def run_replications(args: argparse.Namespace) -> int:
     result = _execute(args, plan, out, source, listing=False)
     if isinstance(result, int):
         return result
+    out = result.directory or out
     if not quiet:
         point = plan.points[0]
         print(

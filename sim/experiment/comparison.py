@@ -17,7 +17,7 @@ import pandas as pd
 from sim.experiment.api import ExperimentResult, ScenarioLike, _source, as_scenario, run_experiment
 from sim.experiment.plan import plan_comparison
 from sim.experiment.stats import CONFIDENCE, paired_interval, welch_interval
-from sim.experiment.store import COMPARISON, write_atomic
+from sim.experiment.store import COMPARISON, ExperimentFolder, write_atomic
 
 #: the figures a comparison reports first (all summary figures are compared)
 HEADLINE = (
@@ -92,6 +92,7 @@ def compare(
     out: Path | str | None = None,
     dask: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     common_random_numbers: bool = True,
     overrides: tuple[str, ...] | list[str] = (),
 ) -> Comparison:
@@ -106,8 +107,11 @@ def compare(
     plan = plan_comparison(
         first, second, replications, common_random_numbers=common_random_numbers, sources=sources
     )
-    result = run_experiment(plan, out, workers=workers, dask=dask, resume=resume)
-    figures = paired_figures(result)
-    if out is not None:
-        write_atomic(Path(out) / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
+    if out is None:
+        result = run_experiment(plan, workers=workers, dask=dask)
+        return Comparison(result, paired_figures(result))
+    with ExperimentFolder(out, resume=resume, overwrite=overwrite) as folder:
+        result = run_experiment(plan, folder, workers=workers, dask=dask, resume=resume)
+        figures = paired_figures(result)
+        write_atomic(folder.directory / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
     return Comparison(result, figures)

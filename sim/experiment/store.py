@@ -8,24 +8,30 @@ Layout of ``DIR``::
     summary.csv          per point and figure: mean, 95 % CI low / high, n
     comparison.csv       (compare only) per figure: B − A, paired and Welch CIs, width ratio
 
-An existing folder is used only if it is empty or already an experiment folder (it has
-``experiment.json``): nothing else is ever deleted or overwritten. Every file is written to a
-temporary file in the same folder and renamed into place
-(``os.replace``), so a killed experiment leaves only whole run files. ``--resume`` keeps a run file
-whose scenario hash and seed match the plan's run, and recomputes the others.
+The folder is chosen and locked by :class:`ExperimentFolder` before anything runs, with the rules
+of :mod:`sim.folders`: an empty or new folder is used; an existing experiment folder (it has
+``experiment.json``) is continued with ``resume``, started afresh with ``overwrite``, and otherwise
+kept, the experiment going to a numbered sibling (``NAME-2``…); anything else is refused. Only
+pushsim's own files are ever deleted: the final tables and run files that hold a pushsim run. Every
+file is written to a temporary file in the same folder and renamed into place (``os.replace``), so a
+killed experiment leaves only whole run files. ``resume`` keeps a run file whose scenario hash and
+seed match the plan's run, and recomputes the others.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 from pathlib import Path
+from types import TracebackType
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.experiment.plan import Plan, Run
+from sim.folders import FolderError, FolderLock, check_place, claim, created_parents, listing
 
 RUNS = "runs"
 RESULTS = "results.parquet"
@@ -36,7 +42,7 @@ PLAN = "experiment.json"
 FINAL = (RESULTS, SUMMARY, COMPARISON)
 
 
-class ForeignFolderError(ValueError):
+class ForeignFolderError(FolderError):
     """The folder holds something other than a pushsim experiment: it is left alone."""
 
 
@@ -52,6 +58,20 @@ def write_atomic(target: Path, data: bytes) -> None:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def is_experiment(folder: Path) -> bool:
+    """True when ``folder`` is a pushsim experiment folder (it has ``experiment.json``)."""
+    return (folder / PLAN).is_file()
+
+
+def _holds_run(path: Path) -> bool:
+    """True when the Parquet file ``path`` holds the rows of the pushsim run it is named after."""
+    try:
+        column = pq.read_table(path, columns=["run_id"]).column("run_id")
+    except Exception:  # not Parquet, or not a run table: not ours
+        return False
+    return set(column.to_pylist()) == {path.stem}
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -73,7 +93,7 @@ class Store:
         path = self.directory
         if not path.exists():
             return
-        if not path.is_dir() or (any(path.iterdir()) and not (path / PLAN).is_file()):
+        if not path.is_dir() or (any(path.iterdir()) and not is_experiment(path)):
             raise ForeignFolderError(
                 f"{path} exists and is not a pushsim experiment folder (no {PLAN}); "
                 "choose a new or empty folder"
@@ -98,8 +118,10 @@ class Store:
         return all(set(table.column(c).to_pylist()) == {v} for c, v in expected.items())
 
     def earlier_runs(self) -> list[Path]:
-        """Run files already in the folder."""
-        return sorted(self.runs.glob("*.parquet")) if self.runs.is_dir() else []
+        """Run files already in the folder: Parquet files that hold the pushsim run they name."""
+        if not self.runs.is_dir():
+            return []
+        return [path for path in sorted(self.runs.glob("*.parquet")) if _holds_run(path)]
 
     def prepare(self, plan: Plan, *, resume: bool) -> list[Run]:
         """Set the folder up for ``plan``; return the runs still to do.
@@ -145,3 +167,90 @@ class Store:
                 path.unlink()
         write_atomic(self.directory / RESULTS, parquet_bytes(table))
         write_atomic(self.directory / SUMMARY, summary.to_csv(index=False).encode("utf-8"))
+
+
+class ExperimentFolder:
+    """An experiment's folder, chosen, checked and locked before the experiment starts.
+
+    ``resume`` or ``overwrite``: an existing experiment folder at ``target`` is the one to use
+    (continued, or started afresh); without either, it is kept and the experiment goes to the
+    first free numbered sibling. The lock is held until :meth:`close`; a folder created here that
+    holds no finished run by then is removed again, so a run that never started leaves nothing.
+    """
+
+    def __init__(self, target: Path | str, *, resume: bool = False, overwrite: bool = False):
+        self.target = Path(target)
+        self.resume = resume
+        self.overwrite = overwrite
+        #: what the user should be told (a numbered folder chosen)
+        self.notes: list[str] = []
+        self._stack = contextlib.ExitStack()
+        self._directory: Path | None = None
+        self._lock: FolderLock | None = None
+
+    @property
+    def directory(self) -> Path:
+        """The folder the experiment writes."""
+        if self._directory is None:
+            raise RuntimeError("the experiment folder is not open")
+        return self._directory
+
+    def open(self) -> ExperimentFolder:
+        """Check the place, create missing parents, choose and lock the folder."""
+        try:
+            check_place(self.target, needed_bytes=1)
+            self._stack.enter_context(created_parents(self.target.parent))
+            directory, lock, state, notes = claim(
+                self.target,
+                reuse=self.resume or self.overwrite,
+                is_ours=is_experiment,
+                refusal=_refusal,
+            )
+        except BaseException:
+            self._stack.close()
+            raise
+        self._stack.callback(lock.release)
+        if state == "absent":
+            self._stack.callback(_remove_if_unused, directory)
+        self._directory, self._lock = directory, lock
+        self.notes += notes
+        return self
+
+    def close(self) -> None:
+        """Release the lock; remove what was created here if no run finished."""
+        self._stack.close()
+
+    def __enter__(self) -> ExperimentFolder:
+        return self.open()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _refusal(folder: Path) -> ForeignFolderError:
+    if folder.is_symlink() or not folder.is_dir():
+        return ForeignFolderError(f"{folder} exists and is not a folder; choose another name")
+    entries = sorted(path.name for path in folder.iterdir())
+    return ForeignFolderError(
+        f"{folder} exists and is not a pushsim experiment folder (no {PLAN}; it holds "
+        f"{listing(entries)}), so it is left alone: choose a new or empty folder"
+    )
+
+
+def _remove_if_unused(directory: Path) -> None:
+    """Remove a folder this process created if it holds only the plan and no run file."""
+    store = Store(directory)
+    if not directory.is_dir() or store.earlier_runs():
+        return
+    (directory / PLAN).unlink(missing_ok=True)
+    for leftover in store.runs.glob(".*.tmp") if store.runs.is_dir() else []:
+        leftover.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        store.runs.rmdir()
+    with contextlib.suppress(OSError):
+        directory.rmdir()

@@ -114,17 +114,35 @@ def test_more_replications_reuse_the_runs_already_done(tmp_path):
     assert set(result.summary["n"]) == {3}
 
 
-def test_without_resume_the_folder_starts_afresh(tmp_path):
-    sweep(SWEEP_FILE, 2, out=tmp_path, overrides=TINY)
-    stray = tmp_path / "runs" / "p009-r000.parquet"
+def test_overwrite_starts_afresh_and_keeps_what_pushsim_did_not_write(tmp_path):
+    out = tmp_path / "sweep"
+    sweep(SWEEP_FILE, 2, out=out, overrides=TINY)
+    stray = out / "runs" / "p009-r000.parquet"  # named like a run file, but not a pushsim run
     stray.write_bytes(b"")
-    before = stamps(tmp_path / "runs")
+    notes = out / "notes.txt"
+    notes.write_text("mine\n")
+    before = stamps(out / "runs")
     time.sleep(0.01)
-    sweep(SWEEP_FILE, 2, out=tmp_path, overrides=TINY)
-    after = stamps(tmp_path / "runs")
-    assert stray.name not in after
-    assert all(after[name] != before[name] for name in after)
-    assert os.path.exists(tmp_path / "results.parquet")
+    result = sweep(SWEEP_FILE, 2, out=out, overrides=TINY, overwrite=True)
+    assert result.directory == out
+    after = stamps(out / "runs")
+    assert after[stray.name] == before[stray.name] and stray.read_bytes() == b""
+    assert notes.read_text() == "mine\n"
+    assert all(after[name] != before[name] for name in after if name != stray.name)
+    assert os.path.exists(out / "results.parquet")
+
+
+def test_without_resume_or_overwrite_an_earlier_experiment_is_kept(tmp_path):
+    out = tmp_path / "sweep"
+    first = sweep(SWEEP_FILE, 2, out=out, overrides=TINY)
+    before = {p.name: p.read_bytes() for p in (out / "runs").iterdir()}
+    second = sweep(SWEEP_FILE, 2, out=out, overrides=TINY)
+    assert first.directory == out
+    assert second.directory == tmp_path / "sweep-2"
+    assert {p.name: p.read_bytes() for p in (out / "runs").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep", "sweep-2"]
+    third = sweep(SWEEP_FILE, 2, out=out, overrides=TINY)
+    assert third.directory == tmp_path / "sweep-3"
 
 
 def test_a_folder_that_is_not_an_experiment_is_left_alone(tmp_path):
