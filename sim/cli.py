@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
+from sim.capacity import check_capacity
 from sim.experiment.arguments import add_commands, add_replication_options
 from sim.folders import FolderError, ResultsFolder
 from sim.scenario import (
@@ -145,6 +146,22 @@ def _run(args: argparse.Namespace) -> int:
             source,
             [("--resume", "continues an experiment: use it with --replications R (R > 1)")],
         )
+    if args.dask is not None:
+        raise ScenarioError(
+            source,
+            [
+                (
+                    "--dask",
+                    "runs the runs of an experiment on a cluster: use it with --replications R "
+                    "(R > 1), sweep or compare; a single run's household shards run on local "
+                    "--workers",
+                )
+            ],
+        )
+    workers = args.workers if args.workers is not None else available_cores()
+    # too big for this machine: exit 2 now, with the estimate and the way out
+    for warning in check_capacity(scenario, source, workers=workers, cluster=False):
+        print(f"pushsim: {warning}", file=sys.stderr)
     results = ResultsFolder(
         out, overwrite=args.overwrite, needed_bytes=_output_bytes(scenario, args.events)
     )
@@ -175,7 +192,7 @@ def _run(args: argparse.Namespace) -> int:
                 scenario,
                 event_log=args.events,
                 progress=progress if show else None,
-                workers=args.workers if args.workers is not None else available_cores(),
+                workers=workers,
             )
         finally:
             if progress_bar is not None:

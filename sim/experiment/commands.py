@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
+from sim.capacity import check_capacity, estimate
 from sim.experiment.api import ExperimentResult, run_experiment
 from sim.experiment.arguments import add_commands
 from sim.experiment.comparison import HEADLINE, Comparison, paired_figures
@@ -167,6 +168,8 @@ def _execute(
         except ImportError:
             print(f"pushsim: {NO_DASK}", file=sys.stderr)
             return 2
+    for warning in _capacity(plan, source, workers=workers, dask=dask):  # too big: exit 2 now
+        print(f"pushsim: {warning}", file=sys.stderr)
     if getattr(args, "dry_run", False):
         if listing and not quiet:
             print("\n".join(plan.listing()))
@@ -263,6 +266,21 @@ def _run_in(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _capacity(plan: Plan, source: str, *, workers: int, dask: str | None) -> list[str]:
+    """Warnings about the experiment's size; :class:`ScenarioError` when it cannot fit or finish.
+
+    The largest point is checked: ``min(workers, runs)`` processes each hold one of its worlds
+    (a remote Dask cluster's memory is not this machine's, and is not checked).
+    """
+    remote = dask is not None and dask != "local"  # "local": a LocalCluster on this machine
+    runs = len(plan.runs)
+    largest = max(
+        plan.points,
+        key=lambda point: estimate(point.scenario, workers=workers, runs=runs).peak_bytes,
+    )
+    return check_capacity(largest.scenario, source, workers=workers, runs=runs, remote=remote)
 
 
 def _reason(error: BaseException) -> str:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import stat
+import tempfile
 from collections import namedtuple
 from pathlib import Path
 
 import pytest
 
-import sim.folders
 import sim.output
 import sim.runner
 from sim.cli import main
@@ -182,7 +183,7 @@ def test_a_parent_that_cannot_be_written_is_refused(tmp_path, capsys, monkeypatc
     real_access = os.access
     # root ignores permission bits: make the check see what an ordinary user would
     monkeypatch.setattr(
-        sim.folders.os,
+        os,
         "access",
         lambda path, mode: False if Path(path) == locked else real_access(path, mode),
     )
@@ -200,7 +201,7 @@ def test_a_staging_folder_that_cannot_be_created_is_refused_before_simulating(
     def denied(*args: object, **kwargs: object) -> str:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(sim.folders.tempfile, "mkdtemp", denied)
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
     assert main(run(tmp_path / "new" / "res")) == 2
     assert "cannot create" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [], "the parent folder created for it is removed again"
@@ -208,7 +209,7 @@ def test_a_staging_folder_that_cannot_be_created_is_refused_before_simulating(
 
 def test_no_space_is_refused_before_simulating(tmp_path, capsys, monkeypatch, no_simulation):
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(sim.folders.shutil, "disk_usage", lambda path: usage(10**9, 10**9, 2**20))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9, 2**20))
     assert main(run(tmp_path / "res")) == 2
     err = capsys.readouterr().err
     assert "not enough space" in err and "1 MiB free" in err
@@ -343,3 +344,28 @@ def test_folder_errors_name_the_problem(tmp_path):
     ):
         pass
     assert [p.name for p in tmp_path.iterdir()] == ["f"]
+
+
+# -- sizes that cannot finish, and options a single run cannot use --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("assignment", "key"),
+    [
+        ("population.devices=50000000", "population.devices"),
+        ("population.arrivals_per_day=1e12", "population.arrivals_per_day"),
+    ],
+)
+def test_a_run_too_big_for_this_machine_is_refused_before_anything(
+    assignment, key, tmp_path, capsys, no_simulation
+):
+    assert main(["run", str(BASELINE), "--out", str(tmp_path / "big"), "--set", assignment]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"baseline.toml: {key}: " in err and "Way out:" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dask_on_a_single_run_is_refused(tmp_path, capsys, no_simulation):
+    assert main(run(tmp_path / "res", "--dask", "local")) == 2
+    assert "--dask: runs the runs of an experiment on a cluster" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
