@@ -123,6 +123,10 @@ class Store:
             return []
         return [path for path in sorted(self.runs.glob("*.parquet")) if _holds_run(path)]
 
+    def leftovers(self) -> list[Path]:
+        """Temporary run files of a killed experiment (named as :func:`write_atomic` names them)."""
+        return sorted(self.runs.glob(".*.parquet.*.tmp")) if self.runs.is_dir() else []
+
     def prepare(self, plan: Plan, *, resume: bool) -> list[Run]:
         """Set the folder up for ``plan``; return the runs still to do.
 
@@ -133,7 +137,7 @@ class Store:
         """
         self.check()
         self.runs.mkdir(parents=True, exist_ok=True)
-        for leftover in self.runs.glob(".*.tmp"):  # from a killed experiment
+        for leftover in self.leftovers():
             leftover.unlink(missing_ok=True)
         for name in FINAL:
             (self.directory / name).unlink(missing_ok=True)
@@ -248,7 +252,7 @@ def _remove_if_unused(directory: Path) -> None:
     if not directory.is_dir() or store.earlier_runs():
         return
     (directory / PLAN).unlink(missing_ok=True)
-    for leftover in store.runs.glob(".*.tmp") if store.runs.is_dir() else []:
+    for leftover in store.leftovers():
         leftover.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         store.runs.rmdir()

@@ -90,10 +90,12 @@ def test_resume_recomputes_runs_that_do_not_match(tmp_path):
     broken = runs / "p001-r000.parquet"
     broken.write_bytes(broken.read_bytes()[:100])
     (runs / ".p000-r000.parquet.123.tmp").write_bytes(b"left by a killed process")
+    (runs / ".mine.tmp").write_bytes(b"not pushsim's")
     sweep(SWEEP_FILE, 2, out=tmp_path, overrides=TINY, resume=True)
     second = stamps(runs)
     assert {n for n in first if second[n] != first[n]} == {"p001-r000.parquet"}
-    assert not list(runs.glob(".*.tmp"))
+    assert [p.name for p in runs.glob(".*.tmp")] == [".mine.tmp"]
+    (runs / ".mine.tmp").unlink()
     # another seed: every run is recomputed, and the folder equals a fresh experiment
     reseeded = [*TINY, "measurement.seed=9"]
     sweep(SWEEP_FILE, 2, out=tmp_path, overrides=reseeded, resume=True)
