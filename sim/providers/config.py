@@ -4,6 +4,11 @@ This module holds the ways a token dies (:class:`TokenDeath`), the knobs of one 
 (:class:`ProviderConfig`, with defaults taken from observed provider behaviour), the protocol a
 random source must satisfy (:class:`RandomSource`), and the domain errors the providers raise.
 Nothing here draws random numbers or reads a clock.
+
+Every constraint :class:`ProviderConfig` checks on a value a scenario key feeds (lag windows,
+transient error share, inactivity expiry > 0) is also in the scenario schema
+(:mod:`sim.world.params`), so that ``pushsim validate`` refuses it with the key path before a run
+could fail here; ``tests/scenario/test_world_builds.py`` checks that they agree.
 """
 
 from __future__ import annotations

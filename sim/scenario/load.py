@@ -1,4 +1,9 @@
-"""Loading scenario files: TOML, then `--set key.path=value` overrides, then validation."""
+"""Loading scenario files: TOML, then ``--set key.path=value`` overrides, then validation.
+
+What ``pushsim validate`` accepts is what ``pushsim run`` runs: every constraint of the world
+(the provider and registry configurations included) is in the schema, so a file that loads here
+builds a world without error.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,14 @@ from pydantic import ValidationError
 
 from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario
-from sim.scenario.validation import allowed_keys, parse_toml, problems, read_text
+from sim.scenario.validation import (
+    MAX_NESTING,
+    allowed_keys,
+    nesting_problem,
+    parse_toml,
+    problems,
+    read_text,
+)
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -43,13 +55,23 @@ def apply_override(raw: dict[str, Any], assignment: str, source: str) -> None:
         if not isinstance(nested, dict):
             raise ScenarioError(source, [(f"--set {path_text}", f"{key} is not a table")])
         table = nested
-    table[keys[-1]] = parse_value(value_text.strip())
+    try:
+        value = parse_value(value_text.strip())
+    except RecursionError:
+        raise ScenarioError(
+            source,
+            [(f"--set {path_text}", f"value nested too deeply (at most {MAX_NESTING} levels)")],
+        ) from None
+    table[keys[-1]] = value
 
 
 def scenario_from_dict(raw: dict[str, Any], source: str, overrides: Sequence[str] = ()) -> Scenario:
     """Validate a raw document (after applying ``overrides``)."""
     for assignment in overrides:
         apply_override(raw, assignment, source)
+    problem = nesting_problem(raw)  # also for documents built in Python, not read by parse_toml
+    if problem is not None:
+        raise ScenarioError(source, [problem])
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as error:

@@ -4,6 +4,9 @@ A scenario file is TOML with the sections of :class:`~sim.world.params.WorldPara
 ``[scenario]`` (name, description), ``[measurement]`` (duration, sampling, warm-up, seed,
 replications, household shards) and an optional ``[sweep]`` (keys to vary across runs). Every
 key has a default except ``scenario.name``; unknown keys are errors.
+
+``scenario.name`` becomes a folder name (``results/<name>``), so it must be one safe path segment:
+no separators, not ``.`` or ``..``, not hidden, short enough for every suffix pushsim adds.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import copy
 import hashlib
 import itertools
 import json
+import math
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -28,7 +33,50 @@ from pydantic import (
 
 from sim.scenario.errors import ScenarioError
 from sim.scenario.validation import allowed_keys, key_path, problems
-from sim.world.params import WorldParams
+from sim.world.params import MAX_DAYS, WorldParams
+
+#: The longest scenario name. The name is a folder name (``results/<name>``) to which pushsim adds
+#: up to ~40 characters (``.<name>-replications.partial-xxxxxxxx`` while it writes, ``-sweep``,
+#: ``-2``, ``.lock``...). Filesystems allow 255 bytes per name, and Windows 260 characters per
+#: whole path: 100 (ASCII, so 100 bytes) leaves room for every suffix and for the folders above.
+MAX_NAME_LENGTH = 100
+#: What a scenario name is made of: letters, digits, ``_``, ``-``, ``.``; first a letter, a digit
+#: or ``_`` (so never ``.``, ``..``, a hidden name or something that reads as an option).
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+#: Names Windows reserves for devices, with or without an extension (``nul``, ``con.x``).
+_RESERVED_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)}
+)
+_NAME_CHARS = re.compile(r"[A-Za-z0-9_.-]")
+_ALLOWED = "letters, digits, '_', '-' and '.'"
+
+
+def _folder_name(name: str) -> str:
+    """Check that the scenario name ``name`` is one safe folder name; say why not."""
+    if name in (".", ".."):
+        raise ValueError(
+            f"{name!r} is not a folder name of its own (results/{name} is "
+            f"{'results' if name == '.' else 'the folder above it'}): use {_ALLOWED}"
+        )
+    separators = sorted({c for c in name if c in "/\\"})
+    if separators:
+        shown = " or ".join(repr(c) for c in separators)
+        raise ValueError(f"must be one folder name, without {shown}: use {_ALLOWED}")
+    others = sorted({c for c in name if not _NAME_CHARS.fullmatch(c)})
+    if others:
+        shown = ", ".join(repr(c) for c in others[:5])
+        raise ValueError(f"has {shown}: use only {_ALLOWED} (it names the results folder)")
+    if name.startswith("."):
+        raise ValueError(
+            "must not start with '.': a hidden folder, and pushsim's staging folders start with '.'"
+        )
+    if name.startswith("-"):
+        raise ValueError("must not start with '-': it would read as an option on a command line")
+    if name.endswith("."):
+        raise ValueError("must not end with '.': Windows drops it from folder names")
+    if name.split(".")[0].upper() in _RESERVED_NAMES:
+        raise ValueError(f"{name!r} is a device name on Windows, not a folder name")
+    return name
 
 
 class ScenarioMeta(BaseModel):
@@ -36,8 +84,31 @@ class ScenarioMeta(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="short id")
+    name: Annotated[str, AfterValidator(_folder_name)] = Field(
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        json_schema_extra={"pattern": NAME_PATTERN},
+        description="short id; the results folder's name (results/<name>): letters, digits, "
+        "'_', '-' and '.', not starting with '.' or '-', at most 100 characters",
+    )
     description: str = Field("", description="the question the scenario answers")
+
+
+#: The finest sampling interval: a minute. A sample counts belief and truth, which change at
+#: sessions, sends and provider answers, hours to days apart for one device; finer shows nothing.
+MIN_SAMPLE_EVERY_DAYS = 1 / 1440
+#: The largest seed: TOML integers are 64-bit, and the resolved scenario (scenario.resolved.toml)
+#: and the results tables store the seed as one.
+MAX_SEED = 2**63 - 1
+#: The most replications: the confidence interval narrows as 1/√R, and at 10,000 it is 1 % of the
+#: spread of one run; more describe nothing new.
+MAX_REPLICATIONS = 10_000
+#: The most points a sweep may have: each is at least one run (times the replications) and is
+#: validated when the file is read; 10,000 runs is beyond any experiment pushsim is for.
+MAX_SWEEP_POINTS = 10_000
+#: The most household shards: one per worker process, and no machine or cluster pushsim drives has
+#: a thousand; more only adds the fixed cost of each shard (every one draws the whole population).
+MAX_SHARDS = 1_000
 
 
 class Measurement(BaseModel):
@@ -45,21 +116,48 @@ class Measurement(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    days: float = Field(365.0, gt=0, allow_inf_nan=False, description="simulated days")
+    days: float = Field(
+        365.0,
+        gt=0,
+        le=MAX_DAYS,
+        allow_inf_nan=False,
+        description="simulated days (at most a century, 36,500)",
+    )
+    # Not bounded by ``days``: a run shortened with --days keeps the file's interval, and an
+    # interval longer than the run only means samples at the start and the end.
     sample_every_days: float = Field(
-        1.0, gt=0, allow_inf_nan=False, description="time-series sampling interval"
+        1.0,
+        ge=MIN_SAMPLE_EVERY_DAYS,
+        le=MAX_DAYS,
+        allow_inf_nan=False,
+        description="time-series sampling interval (at least a minute, 1/1440)",
     )
     warm_up_days: float = Field(
-        0.0, ge=0, allow_inf_nan=False, description="excluded from every figure"
+        0.0,
+        ge=0,
+        le=MAX_DAYS,
+        allow_inf_nan=False,
+        description="excluded from every figure (shorter than days)",
     )
-    seed: int = Field(0, ge=0, description="base random seed")
-    replications: int = Field(1, ge=1, description="independent runs of the scenario")
+    seed: int = Field(
+        0,
+        ge=0,
+        le=MAX_SEED,
+        description="base random seed (a 64-bit TOML integer: at most 9223372036854775807)",
+    )
+    replications: int = Field(
+        1,
+        ge=1,
+        le=MAX_REPLICATIONS,
+        description="independent runs of the scenario (at most 10,000)",
+    )
     shards: int = Field(
         1,
         ge=1,
+        le=MAX_SHARDS,
         description="split the households into this many independent worlds, simulated on "
         "separate workers and merged (1: no split; other values give statistically equivalent, "
-        "not equal, results)",
+        "not equal, results; at most 1,000)",
     )
 
     @field_validator("warm_up_days")
@@ -118,6 +216,12 @@ class Sweep(BaseModel):
         if self.mode == "zip" and len(set(lengths.values())) > 1:
             given = ", ".join(f"{path}: {n}" for path, n in lengths.items())
             raise ValueError(f"zip mode needs lists of equal length, got {given}")
+        count = math.prod(lengths.values()) if self.mode == "grid" else max(lengths.values())
+        if count > MAX_SWEEP_POINTS:
+            raise ValueError(
+                f"{count:,} run points ({self.mode} mode); at most {MAX_SWEEP_POINTS:,}: every "
+                "point is validated when the file is read and is at least one run"
+            )
         return self
 
     def points(self) -> list[dict[str, Any]]:

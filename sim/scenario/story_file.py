@@ -53,9 +53,11 @@ Checks (``check``), their keys and the kind of ``equals``: see :data:`sim.world.
 ``scenarios/stories/README.md``. Profiles are user ids or anonymous ids
 ``"anon:<device>.<install number>:app"``.
 
-Every table forbids unknown keys, so a typo is an error. Any problem raises one
+Every table forbids unknown keys, so a typo is an error. ``rules`` names rules of DESIGN §1
+(``R1`` … ``R14``), and a ``campaign`` expectation must name a campaign a ``campaign`` or ``probe``
+step sends (else it could only ever check zeros). Any problem raises one
 :class:`~sim.scenario.errors.ScenarioError` naming the file, the key path (``steps[3].do``) and
-what is allowed there.
+what is allowed there. The story's name is free text: it is shown, never used as a file name.
 """
 
 from __future__ import annotations
@@ -63,7 +65,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+)
 
 from sim.providers import TokenDeath
 from sim.registry import RegistryPolicy
@@ -71,6 +81,7 @@ from sim.scenario.errors import ScenarioError
 from sim.scenario.validation import parse_toml, problems, read_text
 from sim.world.actions import Answer
 from sim.world.device import DeviceKind
+from sim.world.params import MAX_DAYS
 from sim.world.story import (
     DeviceSpec,
     Expectation,
@@ -84,9 +95,21 @@ from sim.world.story import (
 #: The stories shipped with pushsim (present in a source checkout).
 STORIES_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "stories"
 
-Day = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+#: a day of the story, or a duration in days: at most a century, as in scenarios (MAX_DAYS)
+Day = Annotated[float, Field(ge=0, le=MAX_DAYS, allow_inf_nan=False, strict=True)]
 Id = Annotated[StrictStr, Field(min_length=1)]
 RotateCause = Literal["app_update", "os_reinstall", "rotation"]
+#: The registration rules of DESIGN §1 a story may say it guards.
+RULES = tuple(f"R{number}" for number in range(1, 15))
+
+
+def _known_rule(rule: str) -> str:
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; rules are R1 to R14 (DESIGN §1)")
+    return rule
+
+
+Rule = Annotated[StrictStr, AfterValidator(_known_rule)]
 
 
 class _Table(BaseModel):
@@ -97,7 +120,7 @@ class StoryTable(_Table):
     """``[story]``."""
 
     name: Id
-    rules: list[StrictStr] = []
+    rules: list[Rule] = []
     description: StrictStr = ""
 
 
@@ -106,7 +129,9 @@ class PolicyTable(_Table):
 
     refresh_on_session_start: StrictBool | None = None
     detach_on_logout: StrictBool | None = None
-    prune_after_days: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)] | None = None
+    prune_after_days: (
+        Annotated[float, Field(gt=0, le=MAX_DAYS, allow_inf_nan=False, strict=True)] | None
+    ) = None
     honour_apns_timestamp: StrictBool | None = None
 
     def policy(self) -> RegistryPolicy:
@@ -223,6 +248,7 @@ def _build(data: StoryFile) -> Story:
         )
         for i, e in enumerate(data.expect)
     )
+    _check_campaigns_sent(steps, expectations)
     w = data.world
     world = within(
         "world",
@@ -238,6 +264,25 @@ def _build(data: StoryFile) -> Story:
         policy=within("policy", data.policy.policy),
         world=world,
     )
+
+
+def _check_campaigns_sent(steps: tuple[Step, ...], expectations: tuple[Expectation, ...]) -> None:
+    """Every ``campaign`` expectation names a campaign or probe that some step sends."""
+    sent: list[str] = []
+    for step in steps:
+        if step.do is StepKind.CAMPAIGN and step.campaign is not None:
+            sent.append(step.campaign)
+        elif step.do is StepKind.PROBE:
+            sent.append(step.campaign if step.campaign is not None else "probe")
+    for i, expectation in enumerate(expectations):
+        name = expectation.campaign
+        if expectation.check == "campaign" and name is not None and name not in sent:
+            listed = ", ".join(dict.fromkeys(sent)) or "none"
+            raise StoryError(
+                f"expect[{i}].campaign",
+                f"no step sends campaign {name!r}; campaigns the steps send: {listed} "
+                "(a 'campaign' step, or a 'probe' step, default id 'probe')",
+            )
 
 
 def parse_story(text: str, source: str = "<story>") -> Story:

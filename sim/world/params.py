@@ -4,6 +4,13 @@ Rates are per day (``_per_day``), durations in days (``_days``), shares in [0, 1
 Every number that comes from a published figure says so in its description; the others are
 modelling choices, named as such. The models are pydantic models: they validate on construction,
 forbid unknown keys, and give scenario files their schema (``pushsim schema``).
+
+Every key is bounded to what the model can mean, each bound with its reason below: durations to a
+century (:data:`MAX_DAYS`), a person's or device's events to what a person can do in a day, the
+population to the largest audiences. These bounds are about meaning, not about this machine's
+memory (that estimate is :mod:`sim.capacity`). Every constraint the world's parts enforce when they
+are built (:class:`~sim.providers.ProviderConfig`, :class:`~sim.registry.RegistryPolicy`, the
+behaviour's uninstall curve) is also here, so that a scenario that validates also runs.
 """
 
 from __future__ import annotations
@@ -16,15 +23,48 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from sim.registry.policy import RegistryPolicy
 
+#: The longest duration a key may hold, in days: a century. No app, token or person in the model
+#: lasts longer, and runs are at most this long (``measurement.days``), so a longer duration could
+#: only mean "never", which this already means.
+MAX_DAYS = 36_500.0
+#: The most often a person or device does any one occasional thing (an update, a logout, a
+#: settings change, a user switch...): 100 times a day, every quarter of an hour around the clock.
+MAX_EVENTS_PER_DAY = 100.0
+#: The most sessions a day at the median or while dormant: 500, one every three minutes around the
+#: clock, far above the heaviest users of any app.
+MAX_SESSIONS_PER_DAY = 500.0
+#: The most devices in a world: 100 million, the audience of the largest apps. (Whether this
+#: machine can run a world that size is :mod:`sim.capacity`'s question, not the schema's.)
+MAX_DEVICES = 100_000_000
+#: The most new people a day: a million, 1 % of the largest world every day.
+MAX_ARRIVALS_PER_DAY = 1_000_000.0
+#: The shortest interval between campaigns: an hour. A campaign walks the whole audience; sending
+#: more often than hourly is not a campaign schedule.
+MIN_CAMPAIGN_EVERY_DAYS = 1 / 24
+#: The longest the SDK holds calls before flushing them: a day. It batches for seconds; a delay of
+#: more than a day is a lost batch, which the model does not describe.
+MAX_SDK_FLUSH_DELAY_DAYS = 1.0
+#: The widest log-normal spread of session rates: 3. The top 1 % of people then open the app
+#: about 1,000 times as often as the median (e^(3 × 2.33)); wider describes no audience.
+MAX_SESSION_RATE_LOG_SIGMA = 3.0
+#: The most people a shared device has: the largest household (4 people, sim.world.population).
+MAX_SHARERS = 4
+
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Days = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+#: an occasional event of one person or device, per day
+Rate = Annotated[float, Field(ge=0.0, le=MAX_EVENTS_PER_DAY, allow_inf_nan=False)]
+#: sessions of one person per day
+SessionRate = Annotated[float, Field(ge=0.0, le=MAX_SESSIONS_PER_DAY, allow_inf_nan=False)]
+Days = Annotated[float, Field(ge=0.0, le=MAX_DAYS, allow_inf_nan=False)]
+#: a duration that must be positive (an expiry after no time at all would kill every token at once)
+PositiveDays = Annotated[float, Field(gt=0.0, le=MAX_DAYS, allow_inf_nan=False)]
 Window = Annotated[
     tuple[Days, Days], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)
 ]
@@ -52,7 +92,12 @@ def _ordered(window: tuple[float, float]) -> tuple[float, float]:
 class PopulationParams(_Params):
     """Who owns which device, and who shares it."""
 
-    devices: int = Field(10_000, ge=0, description="devices at the start of the run")
+    devices: int = Field(
+        10_000,
+        ge=0,
+        le=MAX_DEVICES,
+        description="devices at the start of the run (at most 100 million: the largest audiences)",
+    )
     platform_share: dict[DeviceKindName, Share] = Field(
         default_factory=lambda: dict(DEFAULT_MIX),
         description="device mix by kind (modelling choice); must sum to 1",
@@ -63,10 +108,20 @@ class PopulationParams(_Params):
     shared_device_share: Share = Field(
         0.1, description="devices shared within the household (family tablet, lent phone)"
     )
-    sharers_per_shared_device: int = Field(2, ge=2, description="people per shared device")
+    sharers_per_shared_device: int = Field(
+        2,
+        ge=2,
+        le=MAX_SHARERS,
+        description="people per shared device (at most 4: the largest household)",
+    )
     login_share: Share = Field(0.6, description="installs whose user logs in (else anonymous)")
-    arrivals_per_day: Rate = Field(
-        0.0, description="new people installing per day, one device each (modelling choice)"
+    arrivals_per_day: float = Field(
+        0.0,
+        ge=0.0,
+        le=MAX_ARRIVALS_PER_DAY,
+        allow_inf_nan=False,
+        description="new people installing per day, one device each (modelling choice; at most "
+        "a million a day)",
     )
 
     @field_validator("platform_share")
@@ -110,14 +165,23 @@ class PermissionParams(_Params):
 class BehaviourParams(_Params):
     """Sessions, dormancy, uninstalls, reinstalls and the events that rotate tokens."""
 
-    session_rate_per_day: Rate = Field(0.7, description="median session rate while active")
-    session_rate_log_sigma: Rate = Field(1.0, description="log-normal spread of session rates")
+    session_rate_per_day: SessionRate = Field(
+        0.7, description="median session rate while active (at most 500 a day)"
+    )
+    session_rate_log_sigma: float = Field(
+        1.0,
+        ge=0.0,
+        le=MAX_SESSION_RATE_LOG_SIGMA,
+        allow_inf_nan=False,
+        description="log-normal spread of session rates (at most 3: the top 1 % then sessions "
+        "~1,000× as often as the median)",
+    )
     active_mean_days: Days = Field(
         15.3,
         description="mean active period before going dormant; gives day-30 retention ≈ 7 % "
         "(DESIGN §3)",
     )
-    dormant_session_rate_per_day: Rate = Field(1 / 90, description="sessions once dormant")
+    dormant_session_rate_per_day: SessionRate = Field(1 / 90, description="sessions once dormant")
     uninstall_by_day1_share: Share = Field(
         0.25, description="uninstalled on day 0–1: half of the 30-day half (DESIGN §3)"
     )
@@ -150,6 +214,20 @@ class BehaviourParams(_Params):
             raise ValueError("uninstall_by_day1_share cannot exceed uninstall_by_day30_share")
         return self
 
+    @field_validator("uninstall_by_day30_share")
+    @classmethod
+    def _some_survive_day30(cls, by_day30: float, info: ValidationInfo) -> float:
+        by_day1 = info.data.get("uninstall_by_day1_share")
+        if by_day30 == 1.0 and by_day1 is not None and by_day1 < 1.0:
+            # the uninstall hazard is constant from day 1 to day 30: no constant hazard takes the
+            # survivors of day 1 to none at day 30 (sim.world.behaviour.uninstall_time)
+            raise ValueError(
+                f"can be 1 only if uninstall_by_day1_share is 1 too (it is {by_day1:g}): the "
+                "uninstall rate is constant from day 1 to day 30, and no constant rate leaves "
+                "nobody at day 30"
+            )
+        return by_day30
+
 
 class ProviderParams(_Params):
     """Provider behaviour (DESIGN §2)."""
@@ -160,11 +238,12 @@ class ProviderParams(_Params):
     fcm_lag_days: Window = Field(
         (1.0, 2.0), description="uninstall → first FCM 404: 1–2 days observed (DESIGN §2)"
     )
-    fcm_inactivity_days: Days = Field(
-        270.0, description="FCM expires tokens after 270 days without connection (DESIGN §2)"
+    fcm_inactivity_days: PositiveDays = Field(
+        270.0,
+        description="FCM expires tokens after 270 days without connection (DESIGN §2); > 0",
     )
-    web_inactivity_days: Days = Field(
-        60.0, description="web tokens expire after 60 days without a session (DESIGN §2)"
+    web_inactivity_days: PositiveDays = Field(
+        60.0, description="web tokens expire after 60 days without a session (DESIGN §2); > 0"
     )
     transient_error_share: Share = Field(
         0.005, description="sends answered 429/5xx (modelling choice)"
@@ -180,17 +259,33 @@ class ProviderParams(_Params):
 class CampaignParams(_Params):
     """Campaigns sent through the providers, and the SDK's flush delay."""
 
-    every_days: Days = Field(7.0, description="days between campaigns (0: none)")
+    every_days: Days = Field(
+        7.0, description="days between campaigns (0: none; else at least an hour, 1/24)"
+    )
     first_campaign_day: Days = Field(0.5, description="day of the first campaign")
     kind: Literal["foreground", "background"] = Field(
         "foreground", description="R9 default audience, or any token (nothing shown)"
     )
-    sdk_flush_delay_days: Days = Field(
-        10 / 86_400, description="SDK batches reach the registry after this delay (10 s)"
+    sdk_flush_delay_days: float = Field(
+        10 / 86_400,
+        ge=0.0,
+        le=MAX_SDK_FLUSH_DELAY_DAYS,
+        allow_inf_nan=False,
+        description="SDK batches reach the registry after this delay (10 s; at most a day)",
     )
     probe_at_hour: float = Field(
         2.0, ge=0.0, lt=24.0, description="hour of the nightly uninstall-tracking probe"
     )
+
+    @field_validator("every_days")
+    @classmethod
+    def _hourly_at_most(cls, every: float) -> float:
+        if 0.0 < every < MIN_CAMPAIGN_EVERY_DAYS:
+            raise ValueError(
+                "must be 0 (no campaigns) or at least 1/24 (hourly): a campaign walks the whole "
+                "audience"
+            )
+        return every
 
 
 class PolicyParams(_Params):
@@ -198,8 +293,8 @@ class PolicyParams(_Params):
 
     refresh_on_session_start: bool = Field(True, description="re-register at every session (R1)")
     detach_on_logout: bool = Field(False, description="logout removes the token (R3 switch)")
-    prune_after_days: Days | None = Field(
-        None, gt=0.0, description="remove tokens with no session for this long (none: never)"
+    prune_after_days: PositiveDays | None = Field(
+        None, description="remove tokens with no session for this long (none: never); > 0"
     )
     honour_apns_timestamp: bool = Field(True, description="ignore 410s older than registration")
     uninstall_tracking: bool = Field(False, description="nightly background probes (R7)")

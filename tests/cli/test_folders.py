@@ -353,7 +353,7 @@ def test_folder_errors_name_the_problem(tmp_path):
     ("assignment", "key"),
     [
         ("population.devices=50000000", "population.devices"),
-        ("population.arrivals_per_day=1e12", "population.arrivals_per_day"),
+        ("population.arrivals_per_day=900000", "population.arrivals_per_day"),
     ],
 )
 def test_a_run_too_big_for_this_machine_is_refused_before_anything(

@@ -21,6 +21,26 @@ HEADER = '[scenario]\nname = "bad_input"\n\n[measurement]\ndays = 5\nseed = 3\n\
 GOOD = HEADER + "[population]\ndevices = 50\n"
 
 
+#: words of Python or pydantic that a message must never use (the file's words are table, list,
+#: integer, number, true/false), and the names of the schema's classes
+JARGON = (
+    "dictionary",
+    "instance of",
+    "Tuple",
+    "after validation",
+    "Params",
+    "ScenarioMeta",
+    "Measurement",
+    "Sweep",
+    "Table",
+    "Traceback",
+)
+
+#: deeper than Python's recursion limit lets ``tomllib`` read
+DEEP = 5000
+DEEP_HEADER_KEY = "population" + ".a" * 19  # where a 5000-level [population.a.a...] is refused
+
+
 @dataclass(frozen=True)
 class Case:
     """One bad input: the scenario file's text (None: no file), extra arguments, what to expect."""
@@ -31,6 +51,7 @@ class Case:
     says: tuple[str, ...]  # what the message must also say (what is allowed, what was given)
     args: tuple[str, ...] = ()
     subprocess: bool = False
+    encoding: str = "utf-8"
 
 
 CASES = [
@@ -142,7 +163,223 @@ CASES = [
         "bad-scenario-name",
         '[scenario]\nname = "has spaces"\n',
         "scenario.name",
-        ("should match pattern", "got 'has spaces'"),
+        ("has ' '", "use only letters, digits, '_', '-' and '.'", "got 'has spaces'"),
+    ),
+    # the name is the results folder, results/<name>: one safe path segment
+    Case(
+        "scenario-name-dot",
+        '[scenario]\nname = "."\n',
+        "scenario.name",
+        ("'.' is not a folder name of its own", "got '.'"),
+    ),
+    Case(
+        "scenario-name-dot-dot",
+        '[scenario]\nname = ".."\n',
+        "scenario.name",
+        ("'..' is not a folder name of its own", "the folder above"),
+    ),
+    Case(
+        "scenario-name-with-a-separator",
+        '[scenario]\nname = "a/b"\n',
+        "scenario.name",
+        ("must be one folder name, without '/'",),
+    ),
+    Case(
+        "scenario-name-hidden",
+        '[scenario]\nname = ".baseline.partial-x"\n',
+        "scenario.name",
+        ("must not start with '.'",),
+    ),
+    Case(
+        "scenario-name-too-long",
+        f'[scenario]\nname = "{"x" * 300}"\n',
+        "scenario.name",
+        ("must be at most 100 characters", "got 300"),
+    ),
+    # what validate accepts, run runs: the providers' and the behaviour's own constraints
+    Case(
+        "fcm-inactivity-zero",
+        HEADER + "[providers]\nfcm_inactivity_days = 0\n",
+        "providers.fcm_inactivity_days",
+        ("greater than 0", "got 0"),
+    ),
+    Case(
+        "web-inactivity-zero",
+        HEADER + "[providers]\nweb_inactivity_days = 0.0\n",
+        "providers.web_inactivity_days",
+        ("greater than 0", "got 0.0"),
+    ),
+    Case(
+        "everyone-uninstalled-by-day-30",
+        HEADER + "[behaviour]\nuninstall_by_day30_share = 1.0\n",
+        "behaviour.uninstall_by_day30_share",
+        ("can be 1 only if uninstall_by_day1_share is 1 too",),
+    ),
+    # nesting
+    Case(
+        "deep-array",
+        HEADER + "x = " + "[" * DEEP + "]" * DEEP + "\n",
+        None,
+        ("invalid TOML", "nested too deeply"),
+    ),
+    Case(
+        "deep-inline-table",
+        HEADER + "x = " + "{a = " * DEEP + "1" + "}" * DEEP + "\n",
+        None,
+        ("invalid TOML", "nested too deeply"),
+    ),
+    Case(
+        "deep-table-header",
+        HEADER + "[population" + ".a" * DEEP + "]\nx = 1\n",
+        DEEP_HEADER_KEY,
+        ("nested more than 20 levels deep",),
+    ),
+    Case(
+        "nested-array-in-a-value",
+        HEADER + "[population]\ndevices = " + "[" * 30 + "1" + "]" * 30 + "\n",
+        "population.devices" + "[0]" * 18,
+        ("nested more than 20 levels deep",),
+    ),
+    Case(
+        "set-deep-value",
+        GOOD,
+        "--set population.devices",
+        ("nested too deeply",),
+        args=("--set", "population.devices=" + "[" * DEEP + "]" * DEEP),
+    ),
+    Case(
+        "utf-16-file",
+        GOOD,
+        None,
+        ("cannot read the file: it is UTF-16 text; save it as UTF-8",),
+        encoding="utf-16",
+    ),
+    # messages in the file's words
+    Case(
+        "set-a-whole-table",
+        GOOD,
+        "population",
+        ("must be a table of keys: devices, platform_share, web_safari_share", "got 5"),
+        args=("--set", "population=5"),
+    ),
+    Case(
+        "array-of-tables-for-a-table",
+        HEADER + "[[population]]\ndevices = 5\n",
+        "population",
+        ("must be a table of keys: devices, platform_share", "got a list of 1 value"),
+    ),
+    Case(
+        "value-for-a-table",
+        'measurement = 5\n\n[scenario]\nname = "bad_input"\n',
+        "measurement",
+        ("must be a table of keys: days, sample_every_days, warm_up_days",),
+    ),
+    Case(
+        "value-for-the-device-mix",
+        HEADER + "[population]\nplatform_share = 1.0\n",
+        "population.platform_share",
+        ("must be a table of key = value pairs", "got 1.0"),
+    ),
+    Case(
+        "window-of-three",
+        HEADER + "[providers]\napns_lag_days = [9.0, 10.0, 11.0]\n",
+        "providers.apns_lag_days",
+        ("must be a list of 2 numbers [low, high]", "got [9.0, 10.0, 11.0]"),
+    ),
+    Case(
+        "window-of-one-number",
+        HEADER + "[providers]\nfcm_lag_days = 2.0\n",
+        "providers.fcm_lag_days",
+        ("must be a list of 2 numbers [low, high]", "got 2.0"),
+    ),
+    Case(
+        "float-for-an-integer",
+        HEADER + "[population]\ndevices = 1e9\n",
+        "population.devices",
+        ("without a decimal point or exponent, e.g. 1000000000", "got 1000000000.0"),
+    ),
+    Case(
+        "boolean-for-an-integer",
+        HEADER + "[population]\ndevices = true\n",
+        "population.devices",
+        ("valid integer, not true or false", "got true"),
+    ),
+    Case(
+        "date-for-a-number",
+        HEADER.replace("seed = 3", "seed = 3\nwarm_up_days = 2024-01-01"),
+        "measurement.warm_up_days",
+        ("valid number", "got 2024-01-01"),
+    ),
+    # every key is bounded to what the model can mean
+    Case(
+        "a-billion-devices",
+        HEADER + "[population]\ndevices = 1_000_000_000\n",
+        "population.devices",
+        ("less than or equal to 100000000", "got 1000000000"),
+    ),
+    Case(
+        "arrivals-1e300",
+        HEADER + "[population]\narrivals_per_day = 1e300\n",
+        "population.arrivals_per_day",
+        ("less than or equal to 1000000", "got 1e+300"),
+    ),
+    Case(
+        "days-1e300",
+        '[scenario]\nname = "bad_input"\n\n[measurement]\ndays = 1e300\n',
+        "measurement.days",
+        ("less than or equal to 36500", "got 1e+300"),
+    ),
+    Case(
+        "a-million-sessions-a-day",
+        HEADER + "[behaviour]\nsession_rate_per_day = 1e6\n",
+        "behaviour.session_rate_per_day",
+        ("less than or equal to 500", "got 1000000.0"),
+    ),
+    Case(
+        "updates-every-minute",
+        HEADER + "[behaviour]\napp_update_per_day = 1440\n",
+        "behaviour.app_update_per_day",
+        ("less than or equal to 100", "got 1440"),
+    ),
+    Case(
+        "campaigns-every-minute",
+        HEADER + "[campaigns]\nevery_days = 0.0007\n",
+        "campaigns.every_days",
+        ("must be 0 (no campaigns) or at least 1/24 (hourly)", "got 0.0007"),
+    ),
+    Case(
+        "sampling-every-second",
+        HEADER.replace("seed = 3", "seed = 3\nsample_every_days = 1e-5"),
+        "measurement.sample_every_days",
+        ("greater than or equal to 0.000694", "got 1e-05"),
+    ),
+    Case(
+        "expiry-after-a-million-days",
+        HEADER + "[providers]\nweb_inactivity_days = 1e6\n",
+        "providers.web_inactivity_days",
+        ("less than or equal to 36500",),
+    ),
+    Case(
+        "ten-sharers",
+        HEADER + "[population]\nsharers_per_shared_device = 10\n",
+        "population.sharers_per_shared_device",
+        ("less than or equal to 4", "got 10"),
+    ),
+    Case(
+        "sweep-of-twenty-thousand-points",
+        HEADER
+        + "[sweep.values]\n"
+        + f'"population.devices" = {list(range(200))}\n'
+        + f'"measurement.seed" = {list(range(100))}\n',
+        "sweep",
+        ("20,000 run points (grid mode); at most 10,000",),
+    ),
+    Case(
+        "seed-beyond-64-bits",
+        GOOD,
+        "measurement.seed",
+        ("less than or equal to 9223372036854775807",),
+        args=("--seed", str(2**64)),
     ),
     Case("missing-file", None, None, ("cannot read the file",), subprocess=True),
     Case(
@@ -228,7 +465,7 @@ def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(
 ):
     scenario = tmp_path / "bad_input.toml"
     if case.text is not None:
-        scenario.write_text(case.text, encoding="utf-8")
+        scenario.write_text(case.text, encoding=case.encoding)
     out = tmp_path / "results" / "res"
     argv = ["run", str(scenario), "--out", str(out), "--quiet", *case.args]
     if case.subprocess:
@@ -246,6 +483,8 @@ def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(
     assert stderr.startswith(prefix), stderr
     for text in case.says:
         assert text in stderr, stderr
+    for word in JARGON:
+        assert word not in stderr, stderr
     # no results folder, no staging folder, not even the parent folder
     assert not out.exists()
     assert not staging_folders(out)
@@ -261,7 +500,7 @@ def test_validate_reports_the_same_problem(
 ):
     scenario = tmp_path / "bad_input.toml"
     if case.text is not None:
-        scenario.write_text(case.text, encoding="utf-8")
+        scenario.write_text(case.text, encoding=case.encoding)
     good = tmp_path / "good.toml"
     good.write_text(GOOD, encoding="utf-8")
 
@@ -273,6 +512,8 @@ def test_validate_reports_the_same_problem(
     assert stderr.startswith(prefix), stderr
     for text in case.says:
         assert text in stderr
+    for word in JARGON:
+        assert word not in stderr, stderr
 
 
 def test_several_problems_are_reported_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
@@ -348,3 +589,126 @@ def test_warm_up_error_names_the_key(tmp_path: Path):
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert "measurement.warm_up_days" in str(caught.value)
+
+
+# -- the scenario name is a folder name -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [".", "..", "../elsewhere", ".hidden", "x" * 300])
+def test_a_name_that_is_not_one_folder_name_writes_nothing_anywhere(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """Without --out a run writes to results/<name>: "." was results/ itself, ".." the folder
+    the command runs in."""
+    work = tmp_path / "work"
+    work.mkdir()
+    scenario = work / "named.toml"
+    scenario.write_text(
+        f'[scenario]\nname = "{name}"\n[population]\ndevices = 5\n', encoding="utf-8"
+    )
+    monkeypatch.chdir(work)
+    assert main(["run", str(scenario), "--days", "1", "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith(f"{scenario}: scenario.name: ")
+    assert sorted(tmp_path.rglob("*")) == [work, scenario]
+
+
+# -- a byte order mark is accepted ----------------------------------------------------------------
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """Windows editors write a UTF-8 BOM: the file means what it says without it."""
+    plain = tmp_path / "plain.toml"
+    plain.write_text(GOOD, encoding="utf-8")
+    marked = tmp_path / "marked.toml"
+    marked.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert load_scenario(marked).digest() == load_scenario(plain).digest()
+    assert main(["validate", str(marked)]) == 0
+    assert f"ok  {marked}  (scenario: bad_input, hash " in capsys.readouterr().out
+    out = tmp_path / "res"
+    assert main(["run", str(marked), "--out", str(out), "--days", "1", "--quiet"]) == 0
+    assert (out / "summary.json").exists()
+
+
+def test_a_byte_order_mark_in_the_middle_is_invalid_toml(tmp_path: Path):
+    path = tmp_path / "middle.toml"
+    path.write_text(GOOD.replace("[population]", "\ufeff[population]"), encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(f"{path}: invalid TOML: ")
+
+
+# -- story files ----------------------------------------------------------------------------------
+
+STORY = (
+    '[story]\nname = "one phone"\nrules = ["R2"]\n\n'
+    '[[devices]]\nid = "phone"\nkind = "ios"\nowner = "kim"\n\n'
+    '[[steps]]\nday = 0.0\ndo = "install"\ndevice = "phone"\n\n'
+    '[[steps]]\nday = 1.0\ndo = "campaign"\ncampaign = "promo"\n\n'
+    '[[steps]]\nday = 2.0\ndo = "probe"\n\n'
+    '[[expect]]\nday = 1.5\ncheck = "campaign"\ncampaign = "promo"\nequals = { targeted = 0 }\n\n'
+    '[[expect]]\nday = 2.5\ncheck = "campaign"\ncampaign = "probe"\nequals = { targeted = 0 }\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "says"),
+    [
+        (
+            ('rules = ["R2"]', 'rules = ["R2", "R99"]'),
+            "story.rules[1]",
+            "unknown rule 'R99'; rules are R1 to R14 (DESIGN §1)",
+        ),
+        (('rules = ["R2"]', 'rules = ["r2"]'), "story.rules[0]", "unknown rule 'r2'"),
+        (('rules = ["R2"]', 'rules = ["R0"]'), "story.rules[0]", "unknown rule 'R0'"),
+        (
+            ('campaign = "promo"\nequals', 'campaign = "promo_2"\nequals'),
+            "expect[0].campaign",
+            "no step sends campaign 'promo_2'; campaigns the steps send: promo, probe",
+        ),
+        (
+            ('do = "probe"\n', 'do = "probe"\ncampaign = "night"\n'),
+            "expect[1].campaign",
+            "no step sends campaign 'probe'; campaigns the steps send: promo, night",
+        ),
+        (
+            ("[[devices]]", "[devices]"),
+            "devices",
+            "must be a list of tables, each written [[devices]] (got a table)",
+        ),
+        (("day = 1.0", "day = 1e300"), "steps[1].day", "less than or equal to 36500"),
+    ],
+    ids=[
+        "unknown-rule",
+        "lower-case-rule",
+        "rule-0",
+        "campaign-never-sent",
+        "probe-renamed",
+        "table-for-a-list",
+        "day-1e300",
+    ],
+)
+def test_story_files_are_refused_at_load(
+    change: tuple[str, str],
+    key: str,
+    says: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+):
+    good = tmp_path / "good_story.toml"
+    good.write_text(STORY, encoding="utf-8")
+    assert main(["validate", str(good)]) == 0, capsys.readouterr().err
+    assert main(["story", str(good)]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+
+    old, new = change
+    assert old in STORY
+    bad = tmp_path / "bad_story.toml"
+    bad.write_text(STORY.replace(old, new, 1), encoding="utf-8")
+    for command in ("validate", "story"):
+        assert main([command, str(bad)]) == 2
+        stdout, stderr = capsys.readouterr()
+        assert stdout == ""
+        assert stderr.startswith(f"{bad}: {key}: "), stderr
+        assert says in stderr, stderr
+        for word in JARGON:
+            assert word not in stderr, stderr

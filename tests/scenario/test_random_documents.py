@@ -177,9 +177,15 @@ def finite(low: float, high: float | None = None, **kwargs: Any) -> st.SearchStr
 
 
 shares = finite(0.0, 1.0)
-rates = st.one_of(finite(0.0, 1e6), st.integers(min_value=0, max_value=1000).map(float))
-days = finite(0.0, 1e5)
+#: an occasional event of one person or device per day: at most MAX_EVENTS_PER_DAY (100)
+rates = st.one_of(finite(0.0, 100.0), st.integers(min_value=0, max_value=100).map(float))
+days = finite(0.0, 36_500.0)
+positive_days = finite(1e-6, 36_500.0)
 windows = st.lists(days, min_size=2, max_size=2).map(sorted)
+#: scenario names: one folder name (not hidden, no trailing '.', no Windows device name)
+scenario_names = st.from_regex(
+    r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,18}[A-Za-z0-9_-])?", fullmatch=True
+).filter(lambda name: name.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL"})
 
 
 @st.composite
@@ -199,20 +205,23 @@ def platform_shares(draw: st.DrawFn) -> dict[str, float]:
 @st.composite
 def uninstall_shares(draw: st.DrawFn) -> dict[str, float]:
     low, high = sorted(draw(st.lists(shares, min_size=2, max_size=2)))
+    if high == 1.0:  # all gone by day 30 only if all gone by day 1 (a constant rate in between)
+        low = 1.0
     return {"uninstall_by_day1_share": low, "uninstall_by_day30_share": high}
 
 
 @st.composite
 def measurements(draw: st.DrawFn) -> dict[str, Any]:
-    length = draw(finite(1e-6, 1e5))
+    length = draw(finite(1e-6, 36_500.0))
     table: dict[str, Any] = {
         "days": length,
         "warm_up_days": draw(finite(0.0, length, exclude_max=True)),
     }
     extra = {
-        "sample_every_days": finite(1e-6, 100.0),
+        "sample_every_days": finite(1 / 1440, 100.0),
         "seed": st.integers(min_value=0, max_value=2**63 - 1),
         "replications": st.integers(min_value=1, max_value=100),
+        "shards": st.integers(min_value=1, max_value=1000),
     }
     for key, strategy in extra.items():
         if draw(st.booleans()):
@@ -227,19 +236,19 @@ def some_of(required: dict[str, Any], **optional: Any) -> st.SearchStrategy[dict
 valid_documents = some_of(
     {
         "scenario": some_of(
-            {"name": st.from_regex(r"[A-Za-z0-9_.-]{1,20}", fullmatch=True)},
+            {"name": scenario_names},
             description=st.text(max_size=40),
         )
     },
     population=some_of(
         {},
-        devices=st.integers(min_value=0, max_value=10**9),
+        devices=st.integers(min_value=0, max_value=10**8),
         platform_share=platform_shares(),
         web_safari_share=shares,
         shared_device_share=shares,
-        sharers_per_shared_device=st.integers(min_value=2, max_value=20),
+        sharers_per_shared_device=st.integers(min_value=2, max_value=4),
         login_share=shares,
-        arrivals_per_day=rates,
+        arrivals_per_day=st.one_of(rates, finite(0.0, 1e6)),
     ),
     permission=some_of(
         {},
@@ -251,19 +260,27 @@ valid_documents = some_of(
     ),
     behaviour=st.tuples(
         uninstall_shares(),
-        some_of({}, session_rate_per_day=rates, active_mean_days=days, reinstall_share=shares),
+        some_of(
+            {},
+            session_rate_per_day=st.one_of(rates, finite(0.0, 500.0)),
+            session_rate_log_sigma=finite(0.0, 3.0),
+            active_mean_days=days,
+            reinstall_share=shares,
+        ),
     ).map(lambda parts: {**parts[0], **parts[1]}),
     providers=some_of(
         {},
         apns_lag_days=windows,
         fcm_lag_days=windows,
-        fcm_inactivity_days=days,
+        fcm_inactivity_days=positive_days,
+        web_inactivity_days=positive_days,
         transient_error_share=shares,
         credentials_valid=st.booleans(),
     ),
     campaigns=some_of(
         {},
-        every_days=days,
+        every_days=st.one_of(st.just(0.0), finite(1 / 24, 36_500.0)),
+        sdk_flush_delay_days=finite(0.0, 1.0),
         kind=st.sampled_from(["foreground", "background"]),
         probe_at_hour=finite(0.0, 24.0, exclude_max=True),
     ),
@@ -271,7 +288,7 @@ valid_documents = some_of(
         {},
         refresh_on_session_start=st.booleans(),
         detach_on_logout=st.booleans(),
-        prune_after_days=finite(1e-6, 1e5),
+        prune_after_days=positive_days,
         uninstall_tracking=st.booleans(),
     ),
     measurement=measurements(),

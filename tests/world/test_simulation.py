@@ -155,7 +155,7 @@ def test_dead_tokens_match_the_closed_form(mu: float):
         ),
         permission=PermissionParams(turn_off_per_day=0.0, turn_on_per_day=0.0),
         providers=ProviderParams(
-            fcm_lag_days=(0.0, 0.0), transient_error_share=0.0, fcm_inactivity_days=1e9
+            fcm_lag_days=(0.0, 0.0), transient_error_share=0.0, fcm_inactivity_days=36_500.0
         ),
         campaigns=CampaignParams(every_days=period, first_campaign_day=0.25),
     )
