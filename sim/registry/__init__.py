@@ -5,7 +5,9 @@ Pure domain code: no SimPy, no randomness, no I/O; every operation takes ``now``
 
 from sim.registry.errors import (
     InvalidSubscriptionStateError,
+    InvalidTimeError,
     PlatformNotSupportedError,
+    RegistryArgumentError,
     RegistryError,
     TimeWentBackwardsError,
     UnknownAppError,
@@ -24,9 +26,11 @@ __all__ = [
     "Change",
     "EngagementLine",
     "InvalidSubscriptionStateError",
+    "InvalidTimeError",
     "PlatformNotSupportedError",
     "Profile",
     "Registry",
+    "RegistryArgumentError",
     "RegistryError",
     "RegistryPolicy",
     "ResponseOutcome",

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
+
+from sim.registry.errors import RegistryArgumentError
+
+
+def _positive_days(value: object) -> bool:
+    """True for a finite number of days > 0 (not a bool, not a string)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        days = float(value)
+    except OverflowError:  # an int too large for a float
+        return False
+    return math.isfinite(days) and days > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +39,13 @@ class RegistryPolicy:
     honour_apns_timestamp: bool = True
 
     def __post_init__(self) -> None:
-        if self.prune_after_days is not None and not self.prune_after_days > 0:
-            raise ValueError(
-                f"prune_after_days must be a positive number of days or None, "
-                f"got {self.prune_after_days!r}"
+        """Refuse values of the wrong kind (:class:`RegistryArgumentError`, a ``ValueError``)."""
+        for name in ("refresh_on_session_start", "detach_on_logout", "honour_apns_timestamp"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise RegistryArgumentError(f"{name} must be true or false, got {value!r}")
+        window: object = self.prune_after_days
+        if window is not None and not _positive_days(window):
+            raise RegistryArgumentError(
+                f"prune_after_days must be a finite positive number of days or None, got {window!r}"
             )

@@ -3,11 +3,19 @@
 Implements rules R1–R13 of DESIGN §1 as plain Python. No SimPy, no randomness, no clock: every
 operation takes ``now`` (days) and refuses a ``now`` earlier than one already seen. Every operation
 is O(1) in the number of profiles and tokens; queries cost the length of their answer.
+
+Arguments of the wrong kind are refused with :class:`RegistryArgumentError` before anything
+changes: a ``now`` that is not a finite number (:class:`InvalidTimeError`), an id that is not a
+non-empty string, platforms given as one string. The checks on the session and login path (the
+simulator's hot path) test the exact type first (``x.__class__ is str``) and only look further when
+that fails, so a correct caller pays a few comparisons per call.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -17,7 +25,9 @@ from sim.registry.activity import ActivityOrder
 from sim.registry.audience import AudienceIndex
 from sim.registry.errors import (
     InvalidSubscriptionStateError,
+    InvalidTimeError,
     PlatformNotSupportedError,
+    RegistryArgumentError,
     RegistryError,
     TimeWentBackwardsError,
     UnknownAppError,
@@ -46,6 +56,49 @@ _OPTED_IN = SubscriptionState.OPTED_IN
 
 #: Uninstall tracking probes users with no session and no push for this long (rule R7).
 PROBE_QUIET_DAYS = 1.0
+
+_INF = math.inf
+#: the largest finite float: a later ``now`` (inf, or an int too large for a float) is refused
+_LAST_TIME = sys.float_info.max
+#: the registry's clock before any operation: the lowest finite float (``now`` reads -inf)
+_BEFORE_ANY = -_LAST_TIME
+
+
+def _check_time(now: object, latest: float) -> None:
+    """Refuse a ``now`` the fast test in :meth:`Registry._tick` let through; return if usable.
+
+    A usable ``now`` is a finite real number (a float, an int, a NumPy number) not earlier than
+    ``latest``.
+    """
+    if not isinstance(now, numbers.Real):
+        raise InvalidTimeError(f"now must be a finite number of days, got {now!r}")
+    try:
+        finite = abs(float(now)) <= _LAST_TIME
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite:
+        raise InvalidTimeError(f"now must be a finite number of days, got {now!r}")
+    if now < latest:
+        raise TimeWentBackwardsError(
+            f"now={now!r} is earlier than the registry's latest time {latest!r}"
+        )
+
+
+def _check_id(kind: str, value: object) -> None:
+    """Refuse an id that is not a non-empty string (``kind`` names it in the message)."""
+    if not isinstance(value, str) or not value:
+        raise RegistryArgumentError(f"{kind} must be a non-empty string, got {value!r}")
+
+
+def _check_user(user: object) -> None:
+    """Refuse a user id that is not a non-empty external id (anonymous ids are the SDK's own)."""
+    if not isinstance(user, str) or not user or user.startswith("anon:"):
+        raise RegistryArgumentError(f"user id must be a non-empty external id, got {user!r}")
+
+
+def _check_policy(policy: object) -> None:
+    if not isinstance(policy, RegistryPolicy):
+        raise RegistryArgumentError(f"policy must be a RegistryPolicy, got {policy!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +154,16 @@ class Registry:
     """Profiles, token records and the rules that move tokens between them."""
 
     def __init__(self, policy: RegistryPolicy | None = None) -> None:
+        if policy is not None:
+            _check_policy(policy)
         self._policy = policy if policy is not None else RegistryPolicy()
         self.events = EventStream()
         #: listeners told when a profile becomes targetable or stops being (R9), for observers
         #: that keep audience counts of their own
         self._targetability_listeners: list[Callable[[str, bool], None]] = []
-        self._now = -math.inf
+        #: the latest ``now`` seen; the lowest finite float before any, so that one comparison
+        #: in :meth:`_tick` refuses -inf as well as earlier times
+        self._now = _BEFORE_ANY
         self._apps: dict[str, App] = {}
         self._profiles: dict[str, Profile] = {}
         self._tokens: dict[str, TokenRecord] = {}
@@ -130,7 +187,18 @@ class Registry:
         *,
         uninstall_tracking: bool = False,
     ) -> App:
-        """Register an app (or website) and the platforms it is published on."""
+        """Register an app (or website) and the platforms it is published on (a list of them)."""
+        _check_id("app id", app_id)
+        if isinstance(platforms, str) or not isinstance(platforms, Iterable):
+            raise RegistryArgumentError(
+                f"app {app_id!r}: platforms must be a list of platforms such as "
+                f"['ios', 'android'], got {platforms!r}"
+            )
+        if not isinstance(uninstall_tracking, bool):
+            raise RegistryArgumentError(
+                f"app {app_id!r}: uninstall_tracking must be true or false, "
+                f"got {uninstall_tracking!r}"
+            )
         if app_id in self._apps:
             raise RegistryError(f"app {app_id!r} is already registered")
         try:
@@ -154,6 +222,7 @@ class Registry:
 
     @policy.setter
     def policy(self, policy: RegistryPolicy) -> None:
+        _check_policy(policy)
         pruning = policy.prune_after_days is not None
         if pruning and not self._sessions:
             # pruning starts: order the tokens held by last session (equal times in registration
@@ -167,10 +236,14 @@ class Registry:
 
     def subscribe(self, listener: TokenListener) -> Callable[[], None]:
         """Receive every token event from now on (R13); returns an unsubscribe function."""
+        if not callable(listener):
+            raise RegistryArgumentError(f"a listener must be callable, got {listener!r}")
         return self.events.subscribe(listener)
 
     def on_targetability(self, listener: Callable[[str, bool], None]) -> None:
         """Call ``listener(profile_id, targetable)`` whenever a profile's targetability changes."""
+        if not callable(listener):
+            raise RegistryArgumentError(f"a listener must be callable, got {listener!r}")
         self._targetability_listeners.append(listener)
 
     # -- SDK operations ----------------------------------------------------------------------
@@ -195,6 +268,10 @@ class Registry:
         (Android 12 and below): granting it does not set the profile to ``opted_in``.
         Returns the record now held for the slot, if any.
         """
+        if device.__class__ is not str or not device:
+            _check_id("device", device)
+        if token is not None and (token.__class__ is not str or not token):
+            _check_id("token", token)
         plat = self._check_platform(app, platform)
         elsewhere = self._tokens.get(token) if token is not None else None
         if elsewhere is not None and (elsewhere.app != app or elsewhere.platform is not plat):
@@ -272,8 +349,10 @@ class Registry:
     def change_user(self, now: float, *, device: str, app: str, user: str) -> None:
         """The SDK's ``changeUser`` on a device's app: the token moves to ``user`` (R2)."""
         self._app(app)
-        if not user or user.startswith("anon:"):
-            raise RegistryError(f"user id must be a non-empty external id, got {user!r}")
+        if device.__class__ is not str or not device:
+            _check_id("device", device)
+        if user.__class__ is not str or not user or user.startswith("anon:"):
+            _check_user(user)
         self._tick(now)
         slot = (device, app)
         profile = self._profiles.get(user)
@@ -290,6 +369,8 @@ class Registry:
     def log_out(self, now: float, *, device: str, app: str) -> None:
         """A logout with no new login (R3): moves nothing unless the detach policy is on."""
         self._app(app)
+        if device.__class__ is not str or not device:
+            _check_id("device", device)
         self._tick(now)
         if not self._policy.detach_on_logout:
             return
@@ -310,6 +391,7 @@ class Registry:
             raise InvalidSubscriptionStateError(
                 f"unknown subscription state {state!r}; allowed: {allowed}"
             ) from None
+        _check_id("profile id", profile_id)
         profile = self._profiles.get(profile_id)
         if profile is None and profile_id.startswith("anon:"):
             raise UnknownProfileError(f"unknown anonymous profile {profile_id!r}")
@@ -322,6 +404,10 @@ class Registry:
 
     def handle_response(self, now: float, token: str, result: SendResult) -> ResponseOutcome:
         """Act on a provider's answer to a send to ``token`` (R5, R6, R7)."""
+        if token.__class__ is not str or not token:
+            _check_id("token", token)
+        if result.__class__ is not SendResult and not isinstance(result, SendResult):
+            raise RegistryArgumentError(f"result must be a SendResult, got {result!r}")
         action = classify(result)
         record = self._tokens.get(token)
         if record is not None and PROVIDER_OF[record.platform] is not result.provider:
@@ -495,26 +581,39 @@ class Registry:
     @property
     def now(self) -> float:
         """The latest ``now`` the registry has seen."""
-        return self._now
+        return self._now if self._now != _BEFORE_ANY else -_INF
 
     # -- internals ---------------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
-        if not now >= self._now:  # also catches NaN
-            raise TimeWentBackwardsError(
-                f"now={now!r} is earlier than the registry's latest time {self._now!r}"
-            )
+        # the common case in one comparison: a finite number not earlier than the latest time (NaN
+        # and inf fail; so does -inf, below the lowest finite float where the clock starts; None
+        # and strings raise TypeError, refused below)
+        try:
+            if self._now <= now <= _LAST_TIME:
+                self._now = now
+                return
+        except (TypeError, ValueError):
+            pass
+        _check_time(now, self._now)  # raises, unless ``now`` is a usable number of another kind
         self._now = now
 
     def _app(self, app: str) -> App:
-        found = self._apps.get(app)
+        try:
+            found = self._apps.get(app)
+        except TypeError:  # unhashable: not an app id
+            found = None
         if found is None:
+            _check_id("app", app)
             known = ", ".join(sorted(self._apps)) or "none"
             raise UnknownAppError(f"unknown app {app!r}; registered apps: {known}")
         return found
 
     def _check_platform(self, app: str, platform: Platform | str) -> Platform:
-        found = self._apps.get(app)
+        try:
+            found = self._apps.get(app)
+        except TypeError:  # unhashable: :meth:`_app` below says what is wrong
+            found = None
         if found is not None and platform.__class__ is Platform and platform in found.platforms:
             return platform  # the common case: a known platform of a known app
         try:
