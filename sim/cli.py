@@ -1,7 +1,9 @@
 """The ``pushsim`` command line: run scenarios, validate files, run stories, export the schema.
 
-Exit codes: 0 success; 1 a story expectation failed; 2 bad input (the message names the file, the
-key path and what is allowed); 130 interrupted.
+Exit codes: 0 success; 1 a story expectation failed, or results that could not be written after
+the run (disk full); 2 bad input (the message names the file, the key path and what is allowed:
+scenario keys, ``--out``, sizes that cannot fit); 130 interrupted (Ctrl-C); 143 terminated
+(SIGTERM); 141 stdout's reader went away (``pushsim story … | head``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -243,41 +244,58 @@ def _story(args: argparse.Namespace) -> int:
     failed = 0
     for path, story in zip(args.files, stories, strict=True):
         report = run_story(story)
+        # each verdict as it comes (a closed pipe then stops the stories still to run)
         if report.passed:
-            print(f"pass  {path}  ({story.name}: {len(report.results)} expectations)")
+            print(f"pass  {path}  ({story.name}: {len(report.results)} expectations)", flush=True)
         else:
             failed += 1
-            print(f"FAIL  {path}\n{report.diff()}")
+            print(f"FAIL  {path}\n{report.diff()}", flush=True)
     return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "run":
-            return _run(args)
-        if args.command in ("sweep", "compare"):
-            from sim.experiment.commands import handle
+    from sim.interruption import (
+        EXIT_READER_GONE,
+        exit_code,
+        reader_gone,
+        signals_handled,
+        silence_stdout,
+        stopped,
+        tell,
+    )
 
-            return handle(args)
-        if args.command == "validate":
-            return _validate(args)
-        if args.command == "story":
-            return _story(args)
-        if args.command == "schema":
-            try:
+    parser = build_parser()
+    # from here on Ctrl-C and SIGTERM raise sim.interruption.Interrupted (a KeyboardInterrupt)
+    with signals_handled():
+        try:
+            args = parser.parse_args(argv)
+            if args.command == "run":
+                code = _run(args)
+            elif args.command in ("sweep", "compare"):
+                from sim.experiment.commands import handle
+
+                code = handle(args)
+            elif args.command == "validate":
+                code = _validate(args)
+            elif args.command == "story":
+                code = _story(args)
+            elif args.command == "schema":
                 print(json.dumps(json_schema(), indent=2, sort_keys=True))
-                sys.stdout.flush()
-            except BrokenPipeError:  # `pushsim schema | head`
-                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the exit-time flush
-            return 0
-    except ScenarioError as error:
-        print(str(error), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("pushsim: interrupted; no results written", file=sys.stderr)
-        return 130
-    parser.print_help(sys.stdout)
-    return 0
+                code = 0
+            else:
+                parser.print_help(sys.stdout)
+                code = 0
+            sys.stdout.flush()  # a reader that went away shows here, not at exit
+            return code
+        except ScenarioError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM, after the finally blocks ran
+            tell(f"pushsim: {stopped(stop)}; no results written")
+            return exit_code(stop)
+        except BrokenPipeError:
+            if not reader_gone():
+                raise
+            silence_stdout()  # `pushsim story ... | head -1`: the reader has what it wanted
+            return EXIT_READER_GONE

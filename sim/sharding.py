@@ -22,12 +22,11 @@ event log get the shard's prefix (``s1-apns-1f``), like the devices created duri
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from sim.metrics.results import RunResult, merge
 from sim.simulation import Simulation
-from sim.workers import pool_context
+from sim.workers import submit_all, worker_pool
 from sim.world.params import WorldParams
 from sim.world.population import Shard
 
@@ -100,8 +99,8 @@ def simulate_sharded(
         for run in runs:
             finished(run_shard(run))
     else:
-        context = pool_context([__name__])
-        with ProcessPoolExecutor(max_workers=min(workers, shards), mp_context=context) as pool:
-            for result in pool.map(run_shard, runs):  # in shard order
-                finished(result)
+        # an interruption or an error stops the workers at once (see sim.workers)
+        with worker_pool(min(workers, shards), [__name__]) as pool:
+            for future in submit_all(pool, run_shard, runs):  # in shard order
+                finished(future.result())
     return merge(results)

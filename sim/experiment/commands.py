@@ -30,6 +30,7 @@ from sim.experiment.execute import NO_DASK, MissingDaskError
 from sim.experiment.plan import Plan, Run, plan_comparison, plan_replications, plan_sweep
 from sim.experiment.store import COMPARISON, ExperimentFolder, Store, write_atomic
 from sim.folders import FolderError
+from sim.interruption import exit_code, signals_handled, stopped, tell
 from sim.scenario.errors import ScenarioError
 from sim.scenario.load import load_scenario
 from sim.workers import available_cores
@@ -255,14 +256,14 @@ def _run_in(
             return 1
         print(f"pushsim: cannot use the Dask cluster at {dask}: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (sim.interruption.Interrupted)
         again = "--resume" if out == folder.target else f"--resume --out {out}"
         print(
-            f"pushsim: interrupted; finished runs are kept in {out}/runs — "
+            f"pushsim: {stopped(stop)}; finished runs are kept in {out}/runs — "
             f"run the same command with {again} to continue",
             file=sys.stderr,
         )
-        return 130
+        return exit_code(stop)
     finally:
         if bar is not None:
             bar.close()
@@ -462,8 +463,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "experiment_command", None) is None:
         parser.print_help(sys.stdout)
         return 0
-    try:
-        return handle(args)
-    except ScenarioError as error:
-        print(str(error), file=sys.stderr)
-        return 2
+    with signals_handled():
+        try:
+            return handle(args)
+        except ScenarioError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+        except KeyboardInterrupt as stop:
+            tell(f"pushsim: {stopped(stop)}")
+            return exit_code(stop)

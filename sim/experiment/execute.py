@@ -8,7 +8,9 @@ worker count or the finishing order.
 
 - :class:`SerialExecutor`: one run after another, here (the default from Python and notebooks);
 - :class:`ProcessExecutor`: ``concurrent.futures.ProcessPoolExecutor`` with the ``forkserver``
-  start method (``spawn`` where there is none): workers never inherit the caller's state;
+  start method (``spawn`` where there is none): workers never inherit the caller's state, and
+  exit when the caller dies (:mod:`sim.workers`); closed with runs unfinished (Ctrl-C, SIGTERM,
+  an error), the pool is stopped at once, its workers terminated;
 - :class:`DaskExecutor`: a Dask ``distributed`` cluster at an address, or ``"local"`` for a
   ``LocalCluster`` of worker processes (the ``pushsim[distributed]`` extra). Remote workers need
   pushsim installed; results come back to the caller, which alone writes files.
@@ -27,10 +29,11 @@ import pandas as pd
 
 from sim.experiment.plan import Run
 from sim.experiment.table import long_table
+from sim.interruption import deferred
 from sim.metrics.results import RunResult
 from sim.runner import run_scenario
 from sim.scenario.schema import Scenario
-from sim.workers import pool_context
+from sim.workers import start_pool, stop_pool, submit_all
 
 #: the exit message when Dask is asked for but not installed
 NO_DASK = "--dask needs Dask distributed: pip install 'pushsim[distributed]'"
@@ -106,25 +109,32 @@ class ProcessExecutor(Executor):
         self.work = work
         self.description = f"{workers} worker processes"
         self._pool: ProcessPoolExecutor | None = None
+        #: whether every run of the last results() came back
+        self._finished = False
 
     def results(self, runs: Sequence[Run]) -> Iterator[tuple[Run, pd.DataFrame]]:
         """Yield (run, rows) as the pool finishes runs."""
-        self._pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, max(1, len(runs))), mp_context=pool_context([__name__])
-        )
-        pending: dict[Future[pd.DataFrame], Run] = {
-            self._pool.submit(self.work, run): run for run in runs
-        }
+        self._finished = False
+        self._pool = start_pool(min(self.workers, max(1, len(runs))), [__name__])
+        futures = submit_all(self._pool, self.work, runs)
+        pending: dict[Future[pd.DataFrame], Run] = dict(zip(futures, runs, strict=True))
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: pending[f].run_id):
                 run = pending.pop(future)
                 yield run, future.result()
+        self._finished = True
 
     def close(self) -> None:
-        """Cancel what has not started and shut the pool down."""
+        """Shut the pool down; with runs unfinished (interrupted, failed), stop it at once.
+
+        Unfinished runs are abandoned: their workers are terminated rather than waited for.
+        """
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._finished:
+                self._pool.shutdown(wait=True)
+            else:
+                stop_pool(self._pool)
             self._pool = None
 
 
@@ -140,16 +150,24 @@ class DaskExecutor(Executor):
             raise MissingDaskError() from None
         self.work = work
         self._cluster: Any = None
+        self._client: Any = None
         self._pending: dict[Any, tuple[Any, Run]] = {}
         if address == "local":
-            self._cluster = distributed.LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=40,  # logging.ERROR
-            )
-            self._client = distributed.Client(self._cluster)
+            try:
+                # a cluster stopped in the middle of its start cannot be closed (and complains
+                # at exit): Ctrl-C or SIGTERM take effect once it has started, and close it
+                with deferred():
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=40,  # logging.ERROR
+                    )
+                    self._client = distributed.Client(self._cluster)
+            except BaseException:
+                self.close()
+                raise
             self.description = f"Dask LocalCluster of {workers} worker processes"
         else:
             self._client = distributed.Client(address, timeout="10s")
@@ -172,9 +190,12 @@ class DaskExecutor(Executor):
         if self._pending:
             self._client.cancel([future for future, _ in self._pending.values()])
             self._pending = {}
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self._cluster is not None:
             self._cluster.close()
+            self._cluster = None
 
 
 def make_executor(workers: int = 1, dask: str | None = None) -> Executor:
