@@ -36,7 +36,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Literal, Self
 
 #: the file that lists what pushsim wrote in a results folder
 MANIFEST = "manifest.json"
@@ -170,7 +170,7 @@ def write_manifest(folder: Path) -> None:
     files = {
         name: {"bytes": path.stat().st_size, "sha256": _digest(path)}
         for name, path in _entries(folder)
-        if path.is_file() and not path.is_symlink() and name != MANIFEST
+        if path.is_file() and not path.is_symlink() and name not in (MANIFEST, STAGING_MARK)
     }
     document = {"written_by": "pushsim", "files": dict(sorted(files.items()))}
     (folder / MANIFEST).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -375,7 +375,72 @@ def remove_stale_staging(folder: Path) -> list[str]:
     return notes
 
 
-class ResultsFolder:
+class ClaimedFolder:
+    """A folder one command writes: its place checked, then chosen and locked until it closes.
+
+    The chosen folder is ``target`` or its first free numbered sibling (see :func:`claim`);
+    parents created for it are removed again if they stay empty. Subclasses say in :meth:`open`
+    what may be reused and what is made up front.
+    """
+
+    def __init__(self, target: Path | str) -> None:
+        self.target = Path(target)
+        #: what the user should be told (a numbered folder chosen, stale staging removed…)
+        self.notes: list[str] = []
+        self._stack = contextlib.ExitStack()
+        self._folder: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        """The folder chosen: ``target`` or its numbered sibling."""
+        if self._folder is None:
+            raise RuntimeError(f"the folder for {self.target} is not open")
+        return self._folder
+
+    def open(self) -> Self:
+        """Check, choose and lock the folder; :class:`FolderError` when it cannot be used."""
+        raise NotImplementedError
+
+    def _claim(
+        self,
+        *,
+        reuse: bool,
+        needed_bytes: int,
+        is_ours: Callable[[Path], bool] | None = None,
+        refusal: Callable[[Path], FolderError] = refuse_results_folder,
+    ) -> State:
+        """Check the place, create missing parents, choose and lock; the chosen folder's state."""
+        check_place(self.target, needed_bytes=needed_bytes)
+        self._stack.enter_context(created_parents(self.target.parent))
+        folder, lock, state, notes = claim(
+            self.target, reuse=reuse, is_ours=is_ours, refusal=refusal
+        )
+        self._stack.callback(lock.release)
+        self._folder = folder
+        self.notes += notes
+        return state
+
+    def close(self) -> None:
+        """Undo what :meth:`open` left for the way out; release the lock."""
+        self._stack.close()
+
+    def __enter__(self) -> Self:
+        try:
+            return self.open()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class ResultsFolder(ClaimedFolder):
     """The folder one run writes: checked and locked before the run, published whole at the end.
 
     >>> with ResultsFolder(Path("results/x")) as results:  # doctest: +SKIP
@@ -389,56 +454,28 @@ class ResultsFolder:
     created for it.
     """
 
-    def __init__(self, target: Path, *, overwrite: bool = False, needed_bytes: int = 0) -> None:
-        self.target = Path(target)
+    def __init__(
+        self, target: Path | str, *, overwrite: bool = False, needed_bytes: int = 0
+    ) -> None:
+        super().__init__(target)
         self.overwrite = overwrite
         self.needed_bytes = needed_bytes
-        #: what the user should be told (numbered folder chosen, stale staging removed…)
-        self.notes: list[str] = []
-        self._stack = contextlib.ExitStack()
         self._staging: Path | None = None
-        self._lock: FolderLock | None = None
-        self._folder: Path | None = None
+        #: where :meth:`publish` put the results
         self.published: Path | None = None
-
-    @property
-    def folder(self) -> Path:
-        """The folder the results will have (``target`` or its numbered sibling)."""
-        if self._folder is None:
-            raise RuntimeError("the results folder is not open")
-        return self._folder
 
     @property
     def staging(self) -> Path:
         """The staging folder to write into."""
         if self._staging is None:
-            raise RuntimeError("the results folder is not open")
+            raise RuntimeError(f"the results folder for {self.target} is not open")
         return self._staging
 
-    def __enter__(self) -> ResultsFolder:
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def open(self) -> None:
-        """Check the place, create missing parents, lock, clear stale staging, create staging."""
-        check_place(self.target, needed_bytes=self.needed_bytes)
-        self._stack.enter_context(created_parents(self.target.parent))
-        folder, lock, _, notes = claim(self.target, reuse=self.overwrite)
-        self._lock, self._folder = lock, folder
-        self._stack.callback(lock.release)
-        self.notes += notes + remove_stale_staging(folder)
+    def open(self) -> Self:
+        """Check, choose and lock the folder, clear stale staging, create the staging folder."""
+        self._claim(reuse=self.overwrite, needed_bytes=self.needed_bytes)
+        folder = self.folder
+        self.notes += remove_stale_staging(folder)
         try:
             staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
         except OSError as error:
@@ -452,12 +489,13 @@ class ResultsFolder:
             (staging / STAGING_MARK).write_text(f"{os.getpid()}\n", encoding="utf-8")
         except OSError as error:
             raise FolderError(f"cannot write in {folder.parent}: {_reason(error)}") from None
+        return self
 
     def publish(self) -> Path:
         """Write the manifest and move the staging folder into place; returns the final folder."""
         staging, folder = self.staging, self.folder
-        (staging / STAGING_MARK).unlink()
         write_manifest(staging)
+        (staging / STAGING_MARK).unlink()  # from here on, a killed run leaves a folder unmarked
         state = state_of(folder)
         if state == "pushsim" and self.overwrite:
             self._replace(staging, folder)
@@ -493,5 +531,5 @@ class ResultsFolder:
 
     def close(self) -> None:
         """Remove what an unpublished run created; release the lock."""
-        self._stack.close()
+        super().close()
         self._staging = None

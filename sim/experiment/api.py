@@ -121,12 +121,11 @@ def run_experiment(
             written: Path | None = None
         else:
             folder = (
-                out
+                out  # opened, and closed, by the caller
                 if isinstance(out, ExperimentFolder)
-                else ExperimentFolder(out, resume=resume, overwrite=overwrite).open()
+                else stack.enter_context(ExperimentFolder(out, resume=resume, overwrite=overwrite))
             )
-            stack.callback(folder.close)
-            directory = written = folder.directory
+            directory = written = folder.folder
         executor = stack.enter_context(make_executor(workers, dask))
         store = Store(directory)
         todo = store.prepare(plan, resume=resume)

@@ -198,7 +198,7 @@ def _run_in(
     quiet = bool(getattr(args, "quiet", False))
     resume = bool(getattr(args, "resume", False))
     dask: str | None = getattr(args, "dask", None)
-    out = folder.directory
+    out = folder.folder
     if listing and not quiet:
         print("\n".join(plan.listing()))
     bar: Any = None

@@ -113,5 +113,5 @@ def compare(
     with ExperimentFolder(out, resume=resume, overwrite=overwrite) as folder:
         result = run_experiment(plan, folder, workers=workers, dask=dask, resume=resume)
         figures = paired_figures(result)
-        write_atomic(folder.directory / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
+        write_atomic(folder.folder / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
     return Comparison(result, figures)

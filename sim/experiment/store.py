@@ -25,13 +25,13 @@ import io
 import json
 import os
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.experiment.plan import Plan, Run
-from sim.folders import FolderError, FolderLock, check_place, claim, created_parents, listing
+from sim.folders import ClaimedFolder, FolderError, listing
 
 RUNS = "runs"
 RESULTS = "results.parquet"
@@ -173,7 +173,7 @@ class Store:
         write_atomic(self.directory / SUMMARY, summary.to_csv(index=False).encode("utf-8"))
 
 
-class ExperimentFolder:
+class ExperimentFolder(ClaimedFolder):
     """An experiment's folder, chosen, checked and locked before the experiment starts.
 
     ``resume`` or ``overwrite``: an existing experiment folder at ``target`` is the one to use
@@ -182,58 +182,24 @@ class ExperimentFolder:
     holds no finished run by then is removed again, so a run that never started leaves nothing.
     """
 
-    def __init__(self, target: Path | str, *, resume: bool = False, overwrite: bool = False):
-        self.target = Path(target)
+    def __init__(
+        self, target: Path | str, *, resume: bool = False, overwrite: bool = False
+    ) -> None:
+        super().__init__(target)
         self.resume = resume
         self.overwrite = overwrite
-        #: what the user should be told (a numbered folder chosen)
-        self.notes: list[str] = []
-        self._stack = contextlib.ExitStack()
-        self._directory: Path | None = None
-        self._lock: FolderLock | None = None
 
-    @property
-    def directory(self) -> Path:
-        """The folder the experiment writes."""
-        if self._directory is None:
-            raise RuntimeError("the experiment folder is not open")
-        return self._directory
-
-    def open(self) -> ExperimentFolder:
+    def open(self) -> Self:
         """Check the place, create missing parents, choose and lock the folder."""
-        try:
-            check_place(self.target, needed_bytes=1)
-            self._stack.enter_context(created_parents(self.target.parent))
-            directory, lock, state, notes = claim(
-                self.target,
-                reuse=self.resume or self.overwrite,
-                is_ours=is_experiment,
-                refusal=_refusal,
-            )
-        except BaseException:
-            self._stack.close()
-            raise
-        self._stack.callback(lock.release)
+        state = self._claim(
+            reuse=self.resume or self.overwrite,
+            needed_bytes=1,
+            is_ours=is_experiment,
+            refusal=_refusal,
+        )
         if state == "absent":
-            self._stack.callback(_remove_if_unused, directory)
-        self._directory, self._lock = directory, lock
-        self.notes += notes
+            self._stack.callback(_remove_if_unused, self.folder)
         return self
-
-    def close(self) -> None:
-        """Release the lock; remove what was created here if no run finished."""
-        self._stack.close()
-
-    def __enter__(self) -> ExperimentFolder:
-        return self.open()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _refusal(folder: Path) -> ForeignFolderError:

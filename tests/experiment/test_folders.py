@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.cli import main
+from sim.experiment import commands
 from sim.experiment.store import Store
 from sim.folders import FolderLock
-from tests.experiment import BASELINE, SWEEP_FILE, TINY
+from tests.experiment import BASELINE, SWEEP_FILE, TINY, TRACKING
 
 SETS = [arg for assignment in TINY for arg in ("--set", assignment)]
 
@@ -131,3 +132,22 @@ def test_an_experiment_folder_that_cannot_be_created_is_refused_first(tmp_path, 
     assert code == 2
     assert "is a file, not a folder" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_compare_writes_its_table_while_it_still_holds_the_folder(tmp_path, monkeypatch):
+    out = tmp_path / "cmp"
+    free: list[bool] = []
+    write = commands.write_atomic
+
+    def write_and_look(target: Path, data: bytes) -> None:
+        lock = FolderLock(out)
+        free.append(lock.acquire())
+        lock.release()
+        write(target, data)
+
+    monkeypatch.setattr(commands, "write_atomic", write_and_look)
+    code = main(["compare", str(BASELINE), str(TRACKING), "--replications", "2", "--workers",
+                 "1", "--out", str(out), *SETS, "--quiet"])  # fmt: skip
+    assert code == 0
+    assert free == [False], "comparison.csv was written after the lock was released"
+    assert (out / "comparison.csv").is_file()
