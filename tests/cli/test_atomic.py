@@ -212,7 +212,9 @@ def test_sigint_while_simulating_exits_130_and_leaves_nothing(tmp_path: Path):
     assert leftovers(target) == []
 
 
-def test_sigkill_while_writing_leaves_no_results_folder(tmp_path: Path):
+def test_sigkill_while_writing_leaves_no_results_folder_and_the_next_run_cleans_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     target = tmp_path / "out" / "res"
     command = start(tmp_path / "stderr.txt", BASELINE, *SHORT, "--out", target)
     try:
@@ -224,6 +226,12 @@ def test_sigkill_while_writing_leaves_no_results_folder(tmp_path: Path):
     assert not target.exists()
     (staging,) = staging_folders(target)  # half-written, and named so that nobody mistakes it
     assert leftovers(target) == sorted([lock_file(target), staging.name])
+    assert (staging / STAGING_MARK).is_file()
+    # the next run on the same target removes what the killed one left, and writes its results
+    monkeypatch.chdir(REPO)
+    assert main([*_short_run(target), "--quiet"]) == 0
+    assert f"removed {staging}, left by an interrupted run" in capsys.readouterr().err
+    assert leftovers(target) == ["res"]
 
 
 def test_sigint_while_writing_exits_130_and_leaves_nothing(tmp_path: Path):
