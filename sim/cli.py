@@ -167,11 +167,11 @@ def _run(args: argparse.Namespace) -> int:
         out, overwrite=args.overwrite, needed_bytes=_output_bytes(scenario, args.events)
     )
     try:
-        results.open()  # the place is checked and claimed before anything is simulated
+        stack = contextlib.ExitStack()
+        stack.enter_context(results)  # checked and claimed before anything is simulated
     except FolderError as error:
-        results.close()
         raise ScenarioError(source, [("--out", str(error))]) from None
-    with contextlib.closing(results):
+    with stack:
         for note in results.notes:
             print(f"pushsim: {note}", file=sys.stderr)
         from sim.output import write_results  # heavy imports (pandas, matplotlib) only now
