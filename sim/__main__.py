@@ -1,5 +1,5 @@
-"""``python -m sim``: the pushsim command line."""
+"""``python -m sim``: the pushsim command line (signals handled from the start, see sim.launch)."""
 
-from sim.cli import main
+from sim.launch import main
 
 raise SystemExit(main())

@@ -10,10 +10,12 @@ head -1``) ends quietly, with 141 as if killed by SIGPIPE.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -293,3 +295,32 @@ def test_story_piped_to_head_ends_quietly():
     assert line.startswith(f"pass  {first}  ")
     assert process.returncode in (0, EXIT_READER_GONE), stderr  # 0: it had written everything
     assert not [word for word in NOISE if word in stderr], stderr
+
+
+@pytest.mark.parametrize(
+    ("number", "code", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_a_signal_while_the_command_line_imports_gives_its_exit_code(
+    tmp_path: Path, number: int, code: int, word: str
+):
+    """A Ctrl-C in the first second (pydantic and the schema importing) once gave a traceback.
+
+    The signal is sent once ``pydantic_core`` is imported, early in the command line's imports
+    (the entry point installs its handlers before it imports them); wherever it lands from there
+    on, imports or run, the verdict is the same.
+    """
+    target = tmp_path / "out" / "res"
+    command = start(tmp_path / "stderr.txt", BASELINE, "--out", target)
+    try:
+        while not re.search(r"\|\s+pydantic_core$", command.stderr(), re.MULTILINE):
+            assert command.running(), command.stderr()
+            time.sleep(0.001)
+        command.process.send_signal(number)
+    finally:
+        returncode, stdout = command.finish()
+    assert returncode == code, command.stderr()
+    assert "Traceback" not in command.messages()
+    assert command.messages().startswith(f"pushsim: {word}")
+    assert stdout == ""
+    assert not target.exists()
