@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.cli import main
-from sim.experiment import commands
+from sim.experiment import commands, store
 from sim.experiment.store import Store
 from sim.folders import FolderLock
 from tests.experiment import BASELINE, SWEEP_FILE, TINY, TRACKING
@@ -137,7 +137,7 @@ def test_an_experiment_folder_that_cannot_be_created_is_refused_first(tmp_path, 
 def test_compare_writes_its_table_while_it_still_holds_the_folder(tmp_path, monkeypatch):
     out = tmp_path / "cmp"
     free: list[bool] = []
-    write = commands.write_atomic
+    write = store.write_atomic
 
     def write_and_look(target: Path, data: bytes) -> None:
         lock = FolderLock(out)
