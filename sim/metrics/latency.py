@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from sim.registry import Cause, Change, Registry, TokenEvent
+from sim.registry import Cause, Change, TokenEvent
+from sim.registry.protocol import RegistryProtocol
 from sim.world.signals import Truth, TruthEvent
 
 LATENCY_COLUMNS = ("kind", "platform", "start", "end", "latency_days")
@@ -28,7 +29,7 @@ _ADD, _REMOVE, _REGISTERED, _MOVED = Change.ADD, Change.REMOVE, Cause.REGISTERED
 class Latencies:
     """Pairs truth events with the registry events that catch up with them."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: RegistryProtocol) -> None:
         self.registry = registry
         self._uninstalled: dict[str, tuple[float, str]] = {}  # dead token → (time, platform)
         self._rotated: dict[str, tuple[float, str]] = {}  # new token → (time, platform)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sim.registry.registry import Registry
+from sim.registry.protocol import RegistryProtocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +16,7 @@ class EngagementLine:
     text: str
 
 
-def engagement_view(registry: Registry, profile_id: str) -> list[EngagementLine]:
+def engagement_view(registry: RegistryProtocol, profile_id: str) -> list[EngagementLine]:
     """``Push Registered For`` per device the profile was seen on (R11).
 
     ``Foreground: <app>`` (foreground and background allowed), ``Background: <app>`` (background
@@ -35,7 +35,7 @@ def engagement_view(registry: Registry, profile_id: str) -> list[EngagementLine]
     ]
 
 
-def export_profile(registry: Registry, profile_id: str) -> dict[str, Any]:
+def export_profile(registry: RegistryProtocol, profile_id: str) -> dict[str, Any]:
     """The profile export (R12): ``push_subscribe`` and the ``push_tokens`` list."""
     profile = registry.profile(profile_id)
     tokens = []

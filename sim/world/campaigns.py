@@ -14,8 +14,9 @@ import simpy
 
 from sim.platforms import PROVIDER_OF, Platform, Provider
 from sim.providers import Action, BackoffPolicy, PushService
+from sim.providers.answers import classify
 from sim.providers.config import RandomSource
-from sim.registry import Registry
+from sim.registry.protocol import RegistryProtocol
 from sim.world.device import Device
 from sim.world.signals import Outcome, SendRecord, Signals
 
@@ -40,7 +41,7 @@ class Sender:
         env: simpy.Environment,
         *,
         app: str,
-        registry: Registry,
+        registry: RegistryProtocol,
         providers: dict[Provider, PushService],
         installs: dict[str, Device],
         signals: Signals,
@@ -101,10 +102,12 @@ class Sender:
         now = self.env.now
         service = self.providers[PROVIDER_OF[platform]]
         result = service.send(now, token, self.app, rng=self.provider_rng)
-        response = self.registry.handle_response(now, token, result)
+        # the registry acts on the answer (its return value is its own business); what the sender
+        # does next is the provider table's verdict (retry, or compare with the truth)
+        self.registry.handle_response(now, token, result)
         outcome: Outcome | None
         shown_to: str | None = None
-        action = response.action
+        action = classify(result)
         if action is _DELIVERED:
             outcome, shown_to = self._truth(service, token, install_id, target, foreground)
         elif action is _RETRY:

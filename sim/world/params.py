@@ -309,6 +309,25 @@ class PolicyParams(_Params):
         )
 
 
+#: The forms ``[registry] model`` takes (checked here; loading is :mod:`sim.models`' job).
+_MODEL_PATTERN = r"^(reference|subscriptions|http|[^:\s]+:[A-Za-z_][A-Za-z0-9_]*)$"
+
+
+class RegistryParams(_Params):
+    """Which registration logic the world runs against (DESIGN §8); the reference by default."""
+
+    model: str = Field(
+        "reference",
+        pattern=_MODEL_PATTERN,
+        description='"reference", "subscriptions", "http", "package.module:factory" or '
+        '"path/to/file.py:factory" (called as factory(policy, **options))',
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="keyword arguments for the model's factory (e.g. url for http)",
+    )
+
+
 class WorldParams(_Params):
     """Everything that defines a world and the registry policy it is measured under."""
 
@@ -318,6 +337,7 @@ class WorldParams(_Params):
     providers: ProviderParams = Field(default_factory=ProviderParams)
     campaigns: CampaignParams = Field(default_factory=CampaignParams)
     policy: PolicyParams = Field(default_factory=PolicyParams)
+    registry: RegistryParams = Field(default_factory=RegistryParams)
 
     def as_dict(self) -> dict[str, Any]:
         """Nested plain-dict view, for attaching to results."""

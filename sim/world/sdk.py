@@ -11,7 +11,7 @@ from typing import Any
 import simpy
 
 from sim.platforms import Platform
-from sim.registry import Registry
+from sim.registry.protocol import RegistryProtocol
 
 #: A queued call: the registry operation's name, then its arguments after ``now``. A plain tuple
 #: costs a fraction of a closure to build, and one is queued on every session.
@@ -25,7 +25,7 @@ class Sdk:
 
     __slots__ = ("_env", "_pending", "delay", "registry")
 
-    def __init__(self, env: simpy.Environment, registry: Registry, delay: float) -> None:
+    def __init__(self, env: simpy.Environment, registry: RegistryProtocol, delay: float) -> None:
         if delay < 0:
             raise ValueError(f"SDK flush delay must be >= 0, got {delay}")
         self._env = env

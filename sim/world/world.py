@@ -21,7 +21,8 @@ import simpy
 
 from sim.platforms import Platform, Provider
 from sim.providers import ProviderConfig, PushService, service_for
-from sim.registry import Registry
+from sim.models import build_registry
+from sim.registry.protocol import RegistryProtocol
 from sim.world.actions import Actions
 from sim.world.behaviour import Behaviour
 from sim.world.campaigns import Sender, campaign_schedule, nightly
@@ -66,13 +67,24 @@ class World:
         *,
         random: bool = True,
         shard: Shard | None = None,
+        registry: RegistryProtocol | None = None,
     ):
         self.params = params if params is not None else WorldParams()
         self.seed = seed
         self.shard = shard if shard is not None else Shard(0, 1)
         self.streams = Streams(seed, self.shard.index if self.shard.sharded else None)
         self.env = simpy.Environment()
-        self.registry = Registry(self.params.policy.registry_policy())
+        #: the registration logic under test: ``registry`` if given (it must know no app yet),
+        #: otherwise the model ``params.registry`` names (DESIGN §8)
+        self.registry: RegistryProtocol = (
+            registry
+            if registry is not None
+            else build_registry(
+                self.params.registry.model,
+                self.params.policy.registry_policy(),
+                self.params.registry.options,
+            )
+        )
         self.registry.add_app(
             APP, list(Platform), uninstall_tracking=self.params.policy.uninstall_tracking
         )

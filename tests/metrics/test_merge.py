@@ -14,6 +14,7 @@ from sim.metrics.timeseries import CAUSE_COLUMNS, COLUMNS, FUNNEL_COLUMNS
 from sim.simulation import Simulation
 from sim.world import WorldParams
 from sim.world.population import Shard
+from tests.support import reference
 
 
 def _ts(time: float, believed: int, foreground: int, dead: int, zombie: int) -> tuple[Any, ...]:
@@ -129,5 +130,5 @@ def test_merged_shards_match_a_direct_count_over_every_shard():
     for simulation in shards:
         union |= set(simulation.world.registry.audience("app"))
     assert merged.final()["believed_reachable"] == len(union)
-    tokens = sum(s.world.registry.token_count for s in shards)
+    tokens = sum(reference(s.world).token_count for s in shards)
     assert merged.final()["tokens"] == tokens

@@ -22,6 +22,7 @@ from sim.platforms import Provider
 from sim.scenario import load_scenario
 from sim.world import WorldParams
 from sim.world.world import World
+from tests.support import reference
 
 SCENARIOS = sorted(Path(__file__).parents[2].joinpath("scenarios").glob("*.toml"))
 
@@ -83,14 +84,14 @@ def test_unsubscribing_and_resubscribing_profiles_is_tallied() -> None:
     def churn() -> Any:
         while True:
             yield world.env.timeout(0.5)
-            profiles = [p.profile_id for p in world.registry.profiles() if not p.anonymous]
+            profiles = [p.profile_id for p in reference(world).profiles() if not p.anonymous]
             for index in rng.choice(len(profiles), size=min(10, len(profiles)), replace=False):
                 state = "unsubscribed" if rng.random() < 0.6 else "opted_in"
                 world.registry.set_subscription(world.env.now, profiles[int(index)], state)
 
     world.env.process(churn())
     _compare_along(world, tally, days=45.0, step=0.5)
-    assert any(not world.registry.is_targetable(p.profile_id) for p in world.registry.profiles())
+    assert any(not world.registry.is_targetable(p.profile_id) for p in reference(world).profiles())
 
 
 @settings(

@@ -12,6 +12,7 @@ from sim.simulation import Simulation
 from sim.world import APP, PopulationParams, WorldParams
 from sim.world.population import Shard, build_population, shard_population
 from sim.world.streams import STREAM_NAMES, Streams, stream
+from tests.support import reference
 
 PARAMS = WorldParams().changed(
     population={"devices": 800, "arrivals_per_day": 8.0, "shared_device_share": 0.3},
@@ -95,7 +96,7 @@ def test_ids_and_profiles_never_cross_shards():
         simulation.run(60)
     devices = [set(s.world.devices) for s in shards]
     installs = [set(s.world.actions.installs) for s in shards]
-    profiles = [{p.profile_id for p in s.world.registry.profiles()} for s in shards]
+    profiles = [{p.profile_id for p in reference(s.world).profiles()} for s in shards]
     audiences = [set(s.world.registry.audience(APP)) for s in shards]
     for sets in (devices, installs, profiles, audiences):
         assert sets[0] and sets[1]
