@@ -3,7 +3,8 @@
 :func:`problems` lists, for an object, each member of
 :class:`~sim.registry.protocol.RegistryProtocol` that is missing, not callable, or whose signature
 cannot take the exact call pushsim makes (the argument names are part of the protocol: the SDK
-passes ``device=``, ``app=``… by keyword). It checks shape only; ``pushsim conform`` checks behaviour.
+passes ``device=``, ``app=``… by keyword). It checks shape only; ``pushsim conform`` checks
+behaviour.
 """
 
 from __future__ import annotations

@@ -92,9 +92,7 @@ class GuardedRegistry:
         self, app_id: str, platforms: Iterable[Platform], *, uninstall_tracking: bool = False
     ) -> object:
         """See :meth:`RegistryProtocol.add_app`."""
-        return self._call(
-            "add_app", app_id, list(platforms), uninstall_tracking=uninstall_tracking
-        )
+        return self._call("add_app", app_id, list(platforms), uninstall_tracking=uninstall_tracking)
 
     def subscribe(self, listener: TokenListener) -> Callable[[], None]:
         """See :meth:`RegistryProtocol.subscribe`."""
@@ -139,9 +137,7 @@ class GuardedRegistry:
         """See :meth:`RegistryProtocol.log_out`."""
         self._change("log_out", now, device=device, app=app)
 
-    def set_subscription(
-        self, now: float, profile_id: str, state: SubscriptionState | str
-    ) -> None:
+    def set_subscription(self, now: float, profile_id: str, state: SubscriptionState | str) -> None:
         """See :meth:`RegistryProtocol.set_subscription`."""
         self._change("set_subscription", now, profile_id, state)
 
@@ -225,7 +221,7 @@ class GuardedRegistry:
         from sim.registry.errors import UnknownProfileError
 
         try:
-            return getattr(self.inner, "profile")(profile_id)  # type: ignore[no-any-return]
+            return self.inner.profile(profile_id)  # type: ignore[no-any-return]
         except UnknownProfileError:
             raise
         except Exception as error:

@@ -1,6 +1,6 @@
 """The registry: the registration logic that decides which profile owns which push token.
 
-Implements rules R1–R13 of DESIGN §1 as plain Python. No SimPy, no randomness, no clock: every
+Implements rules R1–R14 of DESIGN §1 as plain Python. No SimPy, no randomness, no clock: every
 operation takes ``now`` (days) and refuses a ``now`` earlier than one already seen. Every operation
 is O(1) in the number of profiles and tokens; queries cost the length of their answer.
 
@@ -355,16 +355,33 @@ class Registry:
             _check_user(user)
         self._tick(now)
         slot = (device, app)
+        held = self._slots.get(slot)
+        current = held.profile if isinstance(held, TokenRecord) else held
         profile = self._profiles.get(user)
         if profile is None:
             profile = self._profiles[user] = Profile(user)
+        if current is not None and current != user:
+            anonymous = self._profiles.get(current)
+            if anonymous is not None and anonymous.anonymous:
+                self._identify(anonymous, profile)
         _seen(profile, device)
-        held = self._slots.get(slot)
         if isinstance(held, TokenRecord):
             if held.profile != user:
                 self._move(held, user, now)  # the slot's user is its record's profile
         elif held != user:
             self._slots[slot] = user
+
+    def _identify(self, anonymous: Profile, user: Profile) -> None:
+        """R14: what the anonymous profile set before login reaches the identified profile.
+
+        Its subscription state (a prompt granted before login left it ``opted_in``) carries over
+        when the identified profile has none of its own (never set: a new id, or an existing one
+        whose state nobody set); where both have one, the identified profile's stands. The token
+        itself moves as R2 says, after this, so that it joins the audience under the right state.
+        """
+        if anonymous.state_changed_at is None or user.state_changed_at is not None:
+            return
+        self._set_state(user, anonymous.state, anonymous.state_changed_at)
 
     def log_out(self, now: float, *, device: str, app: str) -> None:
         """A logout with no new login (R3): moves nothing unless the detach policy is on."""

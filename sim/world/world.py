@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.models import build_registry
 from sim.platforms import Platform, Provider
 from sim.providers import ProviderConfig, PushService, service_for
-from sim.models import build_registry
 from sim.registry.protocol import RegistryProtocol
 from sim.world.actions import Actions
 from sim.world.behaviour import Behaviour

@@ -114,6 +114,8 @@ class RegistryMachine(RuleBasedStateMachine):
         self.slot_user: dict[Slot, str | None] = {}
         self.held: dict[Slot, ModelToken] = {}
         self.states: dict[str, SubscriptionState] = {}
+        #: profiles whose state was set (an opt-in or an explicit change), not only defaulted
+        self.set_states: set[str] = set()
         # the event log, replayed
         self.step_events: list[TokenEvent] = []
         self.replayed: dict[str, tuple[Slot, str, bool, bool]] = {}
@@ -144,6 +146,7 @@ class RegistryMachine(RuleBasedStateMachine):
 
     def _opt_in(self, profile: str) -> None:
         self.states[profile] = SubscriptionState.OPTED_IN
+        self.set_states.add(profile)
 
     def _model_token(self, token: str) -> tuple[Slot, ModelToken] | None:
         for slot, record in self.held.items():
@@ -259,6 +262,16 @@ class RegistryMachine(RuleBasedStateMachine):
         device, app = slot
         self.reg.change_user(self.now, device=device, app=app, user=user)
         self.states.setdefault(user, SubscriptionState.SUBSCRIBED)
+        current = self.slot_user.get(slot)
+        if (
+            current is not None
+            and current != user
+            and current.startswith("anon:")
+            and current in self.set_states
+            and user not in self.set_states
+        ):  # R14: the anonymous profile's state reaches a user who has none of their own
+            self.states[user] = self.states[current]
+            self.set_states.add(user)
         if self.slot_user.get(slot) == user:
             return
         self.slot_user[slot] = user
@@ -281,6 +294,7 @@ class RegistryMachine(RuleBasedStateMachine):
         profile = data.draw(st.sampled_from(sorted(set(self.states) | set(USERS))))
         self.reg.set_subscription(self.now, profile, state)
         self.states[profile] = state
+        self.set_states.add(profile)
 
     @rule(dt=TIME_STEP, data=st.data())
     def handle_response(self, dt: float, data: st.DataObject) -> None:
