@@ -21,6 +21,8 @@ from sim import __version__
 from sim.capacity import check_capacity
 from sim.experiment.arguments import add_commands, add_replication_options
 from sim.folders import FolderError, ResultsFolder
+from sim.models.check import check_scenarios
+from sim.models.guard import RegistryFailure
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -160,6 +162,7 @@ def _run(args: argparse.Namespace) -> int:
             ],
         )
     workers = args.workers if args.workers is not None else available_cores()
+    check_scenarios([scenario], source)  # a registry model that cannot run: exit 2 now
     # too big for this machine: exit 2 now, with the estimate and the way out
     for warning in check_capacity(scenario, source, workers=workers, cluster=False):
         print(f"pushsim: {warning}", file=sys.stderr)
@@ -291,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ScenarioError as error:
             print(str(error), file=sys.stderr)
             return 2
+        except RegistryFailure as failure:  # the registry under test raised, or its service
+            print(f"pushsim: {failure}; no results written", file=sys.stderr)
+            return 1
         except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM, after the finally blocks ran
             tell(f"pushsim: {stopped(stop)}; no results written")
             return exit_code(stop)

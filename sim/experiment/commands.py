@@ -31,6 +31,8 @@ from sim.experiment.plan import Plan, Run, plan_comparison, plan_replications, p
 from sim.experiment.store import COMPARISON, ExperimentFolder, Store, write_atomic
 from sim.folders import FolderError
 from sim.interruption import exit_code, signals_handled, stopped, tell
+from sim.models.check import check_scenarios
+from sim.models.guard import RegistryFailure
 from sim.scenario.errors import ScenarioError
 from sim.scenario.load import load_scenario
 from sim.workers import available_cores
@@ -169,6 +171,7 @@ def _execute(
         except ImportError:
             print(f"pushsim: {NO_DASK}", file=sys.stderr)
             return 2
+    check_scenarios([point.scenario for point in plan.points], source)  # model cannot run: 2
     for warning in _capacity(plan, source, workers=workers, dask=dask):  # too big: exit 2 now
         print(f"pushsim: {warning}", file=sys.stderr)
     if getattr(args, "dry_run", False):
@@ -247,6 +250,12 @@ def _run_in(
     except MissingDaskError:
         print(f"pushsim: {NO_DASK}", file=sys.stderr)
         return 2
+    except RegistryFailure as failure:  # the registry under test raised, or its service
+        print(
+            f"pushsim: {failure}; finished runs are kept in {out}/runs",
+            file=sys.stderr,
+        )
+        return 1
     except (OSError, TimeoutError) as error:
         if dask is None:
             print(

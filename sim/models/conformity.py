@@ -72,6 +72,27 @@ def _render(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return ", ".join(shown)
 
 
+def _shape(signature: inspect.Signature) -> str:
+    """The parameters of ``signature`` as a reader writes them: names, ``*`` and defaults."""
+    shown: list[str] = []
+    star = False
+    for parameter in signature.parameters.values():
+        kind = parameter.kind
+        if kind is parameter.VAR_POSITIONAL:
+            shown.append(f"*{parameter.name}")
+            star = True
+            continue
+        if kind is parameter.VAR_KEYWORD:
+            shown.append(f"**{parameter.name}")
+            continue
+        if kind is parameter.KEYWORD_ONLY and not star:
+            shown.append("*")
+            star = True
+        default = "" if parameter.default is parameter.empty else f"={parameter.default!r}"
+        shown.append(parameter.name + default)
+    return f"({', '.join(shown)})"
+
+
 def problems(registry: object) -> list[str]:
     """What keeps ``registry`` from being driven as a registry: one line per member, in order."""
     found: list[str] = []
@@ -91,9 +112,7 @@ def problems(registry: object) -> list[str]:
             try:
                 signature.bind(*args, **kwargs)
             except TypeError as error:
-                found.append(
-                    f"{name}{signature}: cannot be called as {name}({_render(args, kwargs)}) "
-                    f"({error})"
-                )
+                call = f"{name}({_render(args, kwargs)})"
+                found.append(f"{name}{_shape(signature)}: cannot be called as {call} ({error})")
                 break
     return found

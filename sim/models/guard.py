@@ -221,7 +221,7 @@ class GuardedRegistry:
         from sim.registry.errors import UnknownProfileError
 
         try:
-            return self.inner.profile(profile_id)  # type: ignore[no-any-return]
+            return self.inner.profile(profile_id)
         except UnknownProfileError:
             raise
         except Exception as error:

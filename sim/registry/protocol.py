@@ -149,9 +149,7 @@ class RegistryProtocol(Protocol):
         """A logout that no login follows on ``device``'s ``app`` (R3)."""
         ...
 
-    def set_subscription(
-        self, now: float, profile_id: str, state: SubscriptionState | str
-    ) -> None:
+    def set_subscription(self, now: float, profile_id: str, state: SubscriptionState | str) -> None:
         """An explicit change of a profile's subscription state (SDK or REST); last set wins."""
         ...
 

@@ -142,6 +142,13 @@ def _count(result: RunResult, kind: str) -> int:
     return int((result.latencies["kind"] == kind).sum())
 
 
+def _registry_model(result: RunResult) -> str:
+    """The registry model the run measured ("reference" unless the scenario chose another)."""
+    registry = result.params.get("registry")
+    model = registry.get("model") if isinstance(registry, dict) else None
+    return model if isinstance(model, str) else "reference"
+
+
 def _devices(result: RunResult) -> int | None:
     population = result.params.get("population")
     if isinstance(population, dict) and isinstance(population.get("devices"), int):
@@ -395,6 +402,7 @@ def render_report(
         f"pushsim {version}",
         f"seed {result.seed}",
         days_phrase(result.days),
+        f"registry `{_registry_model(result)}`",
     ]
     if devices is not None:
         meta.append(f"{fmt_int(devices)} devices")

@@ -16,6 +16,7 @@ behaviour's uninstall curve) is also here, so that a scenario that validates als
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -318,7 +319,6 @@ class RegistryParams(_Params):
 
     model: str = Field(
         "reference",
-        pattern=_MODEL_PATTERN,
         description='"reference", "subscriptions", "http", "package.module:factory" or '
         '"path/to/file.py:factory" (called as factory(policy, **options))',
     )
@@ -326,6 +326,16 @@ class RegistryParams(_Params):
         default_factory=dict,
         description="keyword arguments for the model's factory (e.g. url for http)",
     )
+
+    @field_validator("model")
+    @classmethod
+    def _model_form(cls, model: str) -> str:
+        if not re.match(_MODEL_PATTERN, model):
+            raise ValueError(
+                'must be "reference", "subscriptions", "http", "package.module:factory" or '
+                '"path/to/file.py:factory"'
+            )
+        return model
 
 
 class WorldParams(_Params):
