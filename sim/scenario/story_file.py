@@ -46,8 +46,9 @@ Steps (``do``) and the keys each takes besides ``day`` (and an optional ``note``
 ``os_reinstall``, ``rotation``); ``replace``: ``device``, ``new_device`` and optionally ``restore``
 (default false); ``campaign``: ``campaign`` (its id) and optionally ``foreground`` (default true);
 ``probe``: optionally ``campaign`` (default ``"probe"``); ``prune`` (needs
-``[policy] prune_after_days``). Nothing happens unless a step says so: no automatic campaigns,
-probes or pruning.
+``[policy] prune_after_days``); ``set_subscription``: ``profile``, ``state`` (``subscribed``,
+``opted_in``, ``unsubscribed``; a REST call, made at once). Nothing happens unless a step says
+so: no automatic campaigns, probes or pruning.
 
 Checks (``check``), their keys and the kind of ``equals``: see :data:`sim.world.story.CHECKS` and
 ``scenarios/stories/README.md``. Profiles are user ids or anonymous ids
@@ -171,6 +172,8 @@ class StepTable(_Table):
     restore: StrictBool | None = None
     campaign: Id | None = None
     foreground: StrictBool | None = None
+    profile: Id | None = None
+    state: Literal["subscribed", "opted_in", "unsubscribed"] | None = None
     note: StrictStr = ""
 
 
@@ -228,6 +231,8 @@ def _build(data: StoryFile) -> Story:
                 restore=s.restore,
                 campaign=s.campaign,
                 foreground=s.foreground,
+                profile=s.profile,
+                state=s.state,
                 note=s.note,
             ),
         )

@@ -17,18 +17,33 @@ the registry is placed a little after the step (``day = 1.01`` for a step at ``d
 The verbs (``Step.do``) and the checks (``Expectation.check``) are tables (:data:`STEP_FIELDS`,
 :data:`STEP_ACTIONS`, :data:`CHECKS`): adding one is adding a row. This module does no file I/O;
 :mod:`sim.scenario.story_file` reads stories from TOML.
+
+A story runs against the reference registry unless :func:`run_story` is given another model
+(``model="subscriptions"``, ``"package.module:factory"``…, as in ``[registry] model``): that is how
+``pushsim conform`` plays every story against an implementation. Such a model runs behind
+:class:`~sim.models.GuardedRegistry`; when it raises, the story stops there and every
+expectation not yet checked fails with the :class:`~sim.models.RegistryFailure` message.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from sim.models import GuardedRegistry, RegistryFailure, build_registry
 from sim.providers import ProviderError, TokenDeath
-from sim.registry import RegistryError, RegistryPolicy, SubscriptionState, engagement_view
+from sim.registry import (
+    RegistryError,
+    RegistryPolicy,
+    SubscriptionState,
+    TokenEvent,
+    engagement_view,
+    export_profile,
+)
+from sim.registry.protocol import RegistryProtocol
 from sim.world.actions import Answer, WorldError
 from sim.world.device import Device, DeviceKind
 from sim.world.params import (
@@ -142,6 +157,7 @@ class StepKind(StrEnum):
     CAMPAIGN = "campaign"
     PROBE = "probe"
     PRUNE = "prune"
+    SET_SUBSCRIPTION = "set_subscription"
 
 
 #: The token changes a ``rotate`` step may name.
@@ -164,6 +180,7 @@ STEP_FIELDS: dict[StepKind, tuple[frozenset[str], frozenset[str]]] = {
     StepKind.CAMPAIGN: (frozenset({"campaign"}), frozenset({"foreground"})),
     StepKind.PROBE: (frozenset(), frozenset({"campaign"})),
     StepKind.PRUNE: (frozenset(), frozenset()),
+    StepKind.SET_SUBSCRIPTION: (frozenset({"profile", "state"}), frozenset()),
 }
 _STEP_ARGS = (
     "device",
@@ -174,7 +191,11 @@ _STEP_ARGS = (
     "restore",
     "campaign",
     "foreground",
+    "profile",
+    "state",
 )
+#: The states a ``set_subscription`` step may set.
+STATES = tuple(s.value for s in SubscriptionState)
 
 
 def _check_day(day: float) -> None:
@@ -208,6 +229,8 @@ class Step:
     restore: bool | None = None  # replace: the app and its data come along (default false)
     campaign: str | None = None  # campaign / probe id (probe default: "probe")
     foreground: bool | None = None  # campaign: foreground (default) or background push
+    profile: str | None = None  # set_subscription: a user id or an anonymous profile id
+    state: str | None = None  # set_subscription: subscribed, opted_in or unsubscribed
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -234,12 +257,20 @@ class Step:
             raise StoryError("user", f"must be an external user id, got {self.user!r}")
         if self.campaign is not None and not self.campaign:
             raise StoryError("campaign", "a campaign id must not be empty")
+        if self.profile is not None and (not isinstance(self.profile, str) or not self.profile):
+            raise StoryError("profile", f"must be a profile id, got {self.profile!r}")
+        if self.state is not None and self.state not in STATES:
+            raise StoryError("state", f"allowed: {_allowed(STATES)}")
 
     def describe(self) -> str:
         """The step as a short text: ``login kim on charlie_phone``."""
         parts = [self.do.value]
         if self.user is not None:
             parts.append(self.user)
+        if self.profile is not None:
+            parts.append(self.profile)
+        if self.state is not None:
+            parts.append(self.state)
         if self.campaign is not None:
             parts.append(self.campaign)
         if self.device is not None:
@@ -373,9 +404,9 @@ class Story:
 class StoryWorld:
     """A deterministic world for one story, and what the checks read from it."""
 
-    def __init__(self, story: Story) -> None:
+    def __init__(self, story: Story, registry: RegistryProtocol | None = None) -> None:
         self.story = story
-        self.world = World(story.world_params(), seed=0, random=False)
+        self.world = World(story.world_params(), seed=0, random=False, registry=registry)
         for spec in story.devices:
             self.world.add_device(spec.device())
         #: per campaign (or probe) id: outcome counts, ``targeted``, and who saw it
@@ -383,8 +414,16 @@ class StoryWorld:
         self.shown_to: dict[str, list[str]] = {}
         #: the last token each device was issued (kept after an uninstall)
         self.last_token: dict[str, str] = {}
+        #: the story's name of every token a device was issued: ``t1``, ``t2``… per device
+        self.token_names: dict[str, str] = {}
+        self._issued: dict[str, int] = {}
+        #: per device: the registry's token events on its installs, as ``events`` shows them,
+        #: and how many of them an ``events`` check has already shown
+        self.events: dict[str, list[str]] = {}
+        self.events_seen: dict[str, int] = {}
         self.world.signals.send.append(self._on_send)
         self.world.signals.truth.append(self._on_truth)
+        self.world.registry.subscribe(self._on_token_event)
 
     @property
     def now(self) -> float:
@@ -413,6 +452,42 @@ class StoryWorld:
     def _on_truth(self, event: TruthEvent) -> None:
         if event.new_token is not None:
             self.last_token[event.device] = event.new_token
+            number = self._issued.get(event.device, 0) + 1
+            self._issued[event.device] = number
+            self.token_names.setdefault(event.new_token, f"t{number}")
+
+    def device_of_install(self, install_id: str) -> str:
+        """The story device an install id belongs to now (a restored install: the new device)."""
+        device = self.world.actions.installs.get(install_id)
+        if device is not None:
+            return device.device_id
+        return install_id.rpartition(".")[0] or install_id
+
+    def _on_token_event(self, event: TokenEvent) -> None:
+        # called inside the registry's operation: never raise into it
+        try:
+            device = self.device_of_install(str(event.device))
+            text = describe_event(event, self.token_names)
+        except Exception as error:
+            device, text = "?", f"an unreadable event {event!r} ({type(error).__name__})"
+        self.events.setdefault(device, []).append(text)
+
+
+def describe_event(event: TokenEvent, token_names: Mapping[str, str]) -> str:
+    """A token event as the ``events`` check shows it: ``add kim t1 foreground``.
+
+    Change, profile, the story's name of the token (``t1``: the device's first token; a token
+    the story never issued keeps its own string) and what the record says of notifications:
+    ``foreground``, ``provisional`` (iOS quiet authorisation, which counts as foreground) or
+    ``background``.
+    """
+    change = getattr(event.change, "value", event.change)
+    token = token_names.get(event.token, event.token)
+    if event.provisional:
+        shown = "provisional"
+    else:
+        shown = "foreground" if event.foreground else "background"
+    return f"{change} {event.profile} {token} {shown}"
 
 
 #: ``shown_to`` entry of a push shown on a device where nobody is logged in.
@@ -480,6 +555,10 @@ STEP_ACTIONS: dict[StepKind, StepAction] = {
     StepKind.CAMPAIGN: _campaign,
     StepKind.PROBE: _probe,
     StepKind.PRUNE: lambda c, s: c.world.registry.prune_inactive(c.now),
+    # a REST call (or the SDK's own setter), made at once: not through the SDK's flush
+    StepKind.SET_SUBSCRIPTION: lambda c, s: c.world.registry.set_subscription(
+        c.now, str(s.profile), SubscriptionState(str(s.state))
+    ),
 }
 
 
@@ -490,11 +569,15 @@ STEP_ACTIONS: dict[StepKind, StepAction] = {
 class Expects:
     """The kind of value a check's ``equals`` must be."""
 
-    kind: str  # "bool" | "int" | "str" | "counts"
+    kind: str  # "bool" | "int" | "str" | "counts" | "export" | "events"
     choices: tuple[str, ...] = ()  # str: the allowed values, if closed
 
     def problem(self, value: Value) -> str | None:
         """What is wrong with ``value`` as an expected value, or None."""
+        if self.kind == "export":
+            return _export_problem(value)
+        if self.kind == "events":
+            return _events_problem(value)
         if self.kind == "bool":
             return None if isinstance(value, bool) else "true or false"
         if self.kind == "int":
@@ -521,7 +604,83 @@ class Expects:
         return None
 
 
+#: Keys of the ``export`` check's table (R12), and of each entry of its ``push_tokens``.
+EXPORT_KEYS = ("push_subscribe", "push_tokens", "external_id", "user_aliases")
+EXPORT_TOKEN_KEYS = ("app", "platform", "token", "device_id", "notifications_enabled")
+_EXPORT_TOKEN_KINDS: dict[str, type] = {
+    "app": str,
+    "platform": str,
+    "token": str,
+    "device_id": str,
+    "notifications_enabled": bool,
+}
+#: The words that start and end an ``events`` entry (``add kim t1 foreground``).
+EVENT_CHANGES = ("add", "update", "remove")
+EVENT_SHOWN = ("foreground", "provisional", "background")
+
+
+def _export_problem(value: Value) -> str | None:
+    table = f"a table with some of the keys {_allowed(EXPORT_KEYS)}"
+    if not isinstance(value, dict) or not value:
+        return table
+    for key, item in value.items():
+        if key not in EXPORT_KEYS:
+            return f"{table}; got {key!r}"
+        if key == "push_subscribe":
+            if item not in STATES:
+                return f"push_subscribe = one of {_allowed(STATES)}"
+        elif key == "push_tokens":
+            problem = _push_tokens_problem(item)
+            if problem is not None:
+                return problem
+        elif not isinstance(item, str):
+            return f"{key} = a profile id (a string)"
+    return None
+
+
+def _push_tokens_problem(value: Value) -> str | None:
+    entries = (
+        f"push_tokens = a list of tables with some of the keys {_allowed(EXPORT_TOKEN_KEYS)}, "
+        "each the same keys"
+    )
+    if not isinstance(value, list):
+        return entries
+    keys: set[str] | None = None
+    for entry in value:
+        if not isinstance(entry, dict) or not entry:
+            return entries
+        if keys is not None and set(entry) != keys:
+            return f"{entries}; got {sorted(keys)} and {sorted(entry)}"
+        keys = set(entry)
+        for key, item in entry.items():
+            kind = _EXPORT_TOKEN_KINDS.get(key)
+            if kind is None:
+                return f"{entries}; got {key!r}"
+            if not isinstance(item, kind):
+                return f"push_tokens: {key} = {'true or false' if kind is bool else 'a string'}"
+    return None
+
+
+def _events_problem(value: Value) -> str | None:
+    shape = (
+        'a list of events such as "add kim t1 foreground": change '
+        f"({_allowed(EVENT_CHANGES)}), profile, token, then {_allowed(EVENT_SHOWN)}"
+    )
+    if not isinstance(value, list):
+        return shape
+    for item in value:
+        if not isinstance(item, str):
+            return shape
+        words = item.split(" ")
+        if len(words) < 4 or words[0] not in EVENT_CHANGES or words[-1] not in EVENT_SHOWN:
+            return f"{shape}; got {item!r}"
+    return None
+
+
 CheckFunction = Callable[[StoryWorld, Expectation], Value]
+#: How a check compares: (actual, expected) → the two values to compare, each cut down or
+#: ordered as the check says (the default cuts a table down to the expected keys).
+Comparison = Callable[[Value, Value], tuple[Value, Value]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,6 +691,7 @@ class Check:
     args: tuple[str, ...]
     expects: Expects
     doc: str
+    compare: Comparison | None = None
 
 
 #: Arguments an expectation may pass to a check.
@@ -622,8 +782,67 @@ def _uninstall_detected(ctx: StoryWorld, e: Expectation) -> Value:
     return ctx.world.registry.uninstall_estimate(device.install_id, APP) is not None
 
 
+def _export(ctx: StoryWorld, e: Expectation) -> Value:
+    registry = ctx.world.registry
+    assert e.profile is not None
+    if not registry.has_profile(e.profile):
+        return NONE
+    exported = export_profile(registry, e.profile)
+    names = ctx.token_names
+    exported["push_tokens"] = [
+        {**entry, "token": names.get(entry["token"], entry["token"])}
+        for entry in exported["push_tokens"]
+    ]
+    return exported
+
+
+def _entry_order(entry: Value) -> tuple[str, ...]:
+    if not isinstance(entry, dict):
+        return (repr(entry),)
+    return tuple(repr(entry.get(key)) for key in ("device_id", "app", *EXPORT_TOKEN_KEYS))
+
+
+def _compare_export(actual: Value, expected: Value) -> tuple[Value, Value]:
+    """The export cut down to the expected keys; ``push_tokens`` to the keys its entries give.
+
+    Both token lists are put in one order (by device id, then app), so a list is compared as a
+    set of entries, whatever order the registry holds them in.
+    """
+    if not (isinstance(actual, dict) and isinstance(expected, dict)):
+        return actual, expected
+    cut = {key: actual.get(key) for key in expected}
+    wanted = expected.get("push_tokens")
+    held = cut.get("push_tokens")
+    if isinstance(wanted, list) and isinstance(held, list):
+        keys = list(wanted[0]) if wanted else list(EXPORT_TOKEN_KEYS)
+        shown = [
+            {key: entry.get(key) for key in keys} if isinstance(entry, dict) else entry
+            for entry in held
+        ]
+        cut["push_tokens"] = sorted(shown, key=_entry_order)
+        expected = {**expected, "push_tokens": sorted(wanted, key=_entry_order)}
+    return cut, expected
+
+
+def _flush(registry: RegistryProtocol) -> None:
+    """Have a model that delivers events late (``http`` writes behind) deliver them now."""
+    flush = getattr(getattr(registry, "inner", registry), "flush", None)
+    if callable(flush):
+        flush()
+
+
+def _events(ctx: StoryWorld, e: Expectation) -> Value:
+    assert e.device is not None
+    _install_of(ctx, e)  # an unknown device (one a replace has not created yet) is an error
+    _flush(ctx.world.registry)
+    heard = ctx.events.get(e.device, [])
+    start = ctx.events_seen.get(e.device, 0)
+    ctx.events_seen[e.device] = len(heard)
+    return list(heard[start:])
+
+
 _BOOL = Expects("bool")
-_STATES = (*(s.value for s in SubscriptionState), NONE)
+_STATES = (*STATES, NONE)
 
 #: The checks an expectation may name. Add a row to add a check.
 CHECKS: dict[str, Check] = {
@@ -691,6 +910,21 @@ CHECKS: dict[str, Check] = {
         _BOOL,
         "the registry has concluded the device's current install was uninstalled (R7)",
     ),
+    "export": Check(
+        _export,
+        ("profile",),
+        Expects("export"),
+        "the profile's export (R12): push_subscribe and push_tokens (each token named as the "
+        "story names it, t1, t2… per device), compared on the keys given ('none': no profile)",
+        _compare_export,
+    ),
+    "events": Check(
+        _events,
+        ("device",),
+        Expects("events"),
+        "the registry's token events on the device's installs since the last events check of "
+        "the device, in order: 'add kim t1 foreground' (R13)",
+    ),
 }
 
 
@@ -699,9 +933,12 @@ def evaluate(ctx: StoryWorld, expectation: Expectation) -> tuple[Value, bool]:
 
     A table ``equals`` is compared on its own keys only (the actual value is cut down to them).
     """
-    actual = CHECKS[expectation.check].function(ctx, expectation)
+    check = CHECKS[expectation.check]
+    actual = check.function(ctx, expectation)
     expected = expectation.equals
-    if isinstance(expected, dict) and isinstance(actual, dict):
+    if check.compare is not None:
+        actual, expected = check.compare(actual, expected)
+    elif isinstance(expected, dict) and isinstance(actual, dict):
         actual = {key: actual.get(key) for key in expected}
     return actual, _same(actual, expected)
 
@@ -713,6 +950,10 @@ def _same(actual: Value, expected: Value) -> bool:
     if isinstance(actual, dict) and isinstance(expected, dict):
         return actual.keys() == expected.keys() and all(
             _same(actual[k], expected[k]) for k in expected
+        )
+    if isinstance(actual, list) and isinstance(expected, list):
+        return len(actual) == len(expected) and all(
+            _same(a, b) for a, b in zip(actual, expected, strict=True)
         )
     return bool(actual == expected)
 
@@ -730,6 +971,8 @@ class ExpectationResult:
     expected: Value
     actual: Value
     passed: bool
+    #: the expectation's (or step's) note, as the story file gives it
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -778,37 +1021,100 @@ class StoryReport:
 _IMPOSSIBLE = (WorldError, RegistryError, ProviderError)
 
 
-def run_story(story: Story) -> StoryReport:
-    """Play ``story`` in a deterministic world and check its expectations."""
-    ctx = StoryWorld(story)
+def story_registry(
+    story: Story, model: str, options: Mapping[str, Any] | None = None
+) -> GuardedRegistry:
+    """The registry ``model`` builds for ``story`` (its ``[policy]``), behind the guard.
+
+    Raises :class:`~sim.models.ModelError` when the model cannot be built.
+    """
+    policy = story.world_params().policy.registry_policy()
+    registry = build_registry(model, policy, options or {})
+    if isinstance(registry, GuardedRegistry):
+        return registry
+    return GuardedRegistry(registry, model)
+
+
+def run_story(
+    story: Story, model: str | None = None, options: Mapping[str, Any] | None = None
+) -> StoryReport:
+    """Play ``story`` in a deterministic world and check its expectations.
+
+    ``model`` (with its factory's ``options``) names the registry to play it against, as
+    ``[registry] model`` does; None is the reference. The story's ``[policy]`` is the policy the
+    model is built with. Such a model runs behind :class:`~sim.models.GuardedRegistry`: when it
+    raises, the failure is the result of the step or expectation that called it, and every
+    expectation not yet checked fails with its message (the world stops there). Raises
+    :class:`~sim.models.ModelError` when the model cannot be built.
+    """
+    registry = story_registry(story, model, options) if model is not None else None
+    try:
+        return _play(story, registry)
+    finally:
+        close = getattr(registry.inner if registry is not None else None, "close", None)
+        if callable(close):
+            close()
+
+
+def _play(story: Story, registry: GuardedRegistry | None) -> StoryReport:
+    ctx = StoryWorld(story, registry)
     env = ctx.world.env
     results: list[ExpectationResult] = []
+    #: the message of the registry failure that stopped the story, once one has
+    stopped: list[str] = []
+    checked: set[int] = set()
 
     def step_callback(index: int, step: Step) -> Callable[[Any], None]:
         def run(_event: Any) -> None:
+            if stopped:
+                return
             try:
                 STEP_ACTIONS[step.do](ctx, step)
-            except _IMPOSSIBLE as error:
+            except (*_IMPOSSIBLE, RegistryFailure) as error:
                 note = f" — {step.note}" if step.note else ""
+                if isinstance(error, RegistryFailure):
+                    stopped.append(str(error))
+                    actual = str(error)
+                else:
+                    actual = f"{type(error).__name__}: {error}"
                 results.append(
                     ExpectationResult(
                         step.day,
                         "step",
                         f"steps[{index}]: {step.describe()}{note}",
                         "a possible step",
-                        f"{type(error).__name__}: {error}",
+                        actual,
                         False,
+                        step.note,
                     )
                 )
 
         return run
 
-    def expect_callback(expectation: Expectation) -> Callable[[Any], None]:
+    def not_checked(expectation: Expectation) -> ExpectationResult:
+        return ExpectationResult(
+            expectation.day,
+            expectation.check,
+            expectation.describe(),
+            expectation.equals,
+            stopped[0],
+            False,
+            expectation.note,
+        )
+
+    def expect_callback(index: int, expectation: Expectation) -> Callable[[Any], None]:
         def run(_event: Any) -> None:
+            checked.add(index)
+            if stopped:
+                results.append(not_checked(expectation))
+                return
             try:
                 actual, passed = evaluate(ctx, expectation)
             except _IMPOSSIBLE as error:
                 actual, passed = f"{type(error).__name__}: {error}", False
+            except RegistryFailure as error:
+                stopped.append(str(error))
+                actual, passed = str(error), False
             results.append(
                 ExpectationResult(
                     expectation.day,
@@ -817,6 +1123,7 @@ def run_story(story: Story) -> StoryReport:
                     expectation.equals,
                     actual,
                     passed,
+                    expectation.note,
                 )
             )
 
@@ -825,8 +1132,8 @@ def run_story(story: Story) -> StoryReport:
     # SimPy fires events due at the same time in the order they were scheduled: steps first
     for index, step in enumerate(story.steps):
         env.timeout(step.day).callbacks.append(step_callback(index, step))
-    for expectation in story.expectations:
-        env.timeout(expectation.day).callbacks.append(expect_callback(expectation))
+    for index, expectation in enumerate(story.expectations):
+        env.timeout(expectation.day).callbacks.append(expect_callback(index, expectation))
     try:
         ctx.world.run(until=story.last_day + 1.0)
     except _IMPOSSIBLE as error:  # a deferred SDK call the registry refused
@@ -834,5 +1141,19 @@ def run_story(story: Story) -> StoryReport:
             ExpectationResult(
                 ctx.now, "world", "the world stopped", "no error", f"{error!r}", False
             )
+        )
+    except RegistryFailure as error:  # a deferred SDK call or a retry the model failed
+        if not stopped:  # (a step or an expectation that stopped the story said it already)
+            stopped.append(str(error))
+            results.append(
+                ExpectationResult(
+                    ctx.now, "world", "the world stopped", "no error", str(error), False
+                )
+            )
+    if stopped:
+        results.extend(
+            not_checked(expectation)
+            for index, expectation in enumerate(story.expectations)
+            if index not in checked
         )
     return StoryReport(story.name, tuple(results))

@@ -1,7 +1,8 @@
 """Every story in scenarios/stories must pass — and must fail when the rule it guards is broken.
 
 The "teeth" tests break one registry rule at a time (by patching one registry method) and check
-that the stories guarding that rule fail.
+that the stories guarding that rule fail. Every rule R1–R14 is guarded by at least one story. The
+``export`` and ``events`` checks and the ``set_subscription`` step are checked at the end.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 import pytest
 
 from sim.providers import Action, SendResult, classify
-from sim.registry import Registry, ResponseOutcome
-from sim.scenario import load_story, story_files
+from sim.registry import Registry, ResponseOutcome, SubscriptionState
+from sim.scenario import ScenarioError, load_story, parse_story, story_files
+from sim.scenario.story_file import RULES
 from sim.world.story import StoryReport, run_story
 
 STORY_FILES = story_files()
@@ -50,7 +52,15 @@ def test_the_stories_are_there():
         "web_prompt_on_page_load",
         "uninstall_tracking_probe",
         "android13_dont_allow",
+        "export_view",
+        "token_events_audit_trail",
+        "anonymous_then_identified",
     } <= names
+
+
+def test_every_rule_is_guarded_by_a_story():
+    listed = {rule for path in STORY_FILES for rule in _story(path).rules}
+    assert listed == set(RULES)
 
 
 @pytest.mark.parametrize("path", STORY_FILES, ids=lambda p: p.stem)
@@ -141,5 +151,208 @@ def test_r7_no_uninstall_tracking_probes(monkeypatch: pytest.MonkeyPatch):
     assert failing() == {"uninstall_tracking_probe"}
 
 
+def test_r12_export_lists_one_token_only(monkeypatch: pytest.MonkeyPatch):
+    """R12 broken: a profile's token list (what the export reads) forgets all but one token."""
+
+    def make(original: Any) -> Any:
+        def profile(self: Registry, profile_id: str) -> Any:
+            real = original(self, profile_id)
+            first = dict(list(real.tokens.items())[:1])
+            return dataclasses.replace(real, tokens=first)
+
+        return profile
+
+    _patch(monkeypatch, "profile", make)
+    assert "export_view" in failing()
+
+
+def test_r13_no_events(monkeypatch: pytest.MonkeyPatch):
+    """R13 broken: no token event reaches a listener."""
+    _patch(monkeypatch, "subscribe", lambda original: lambda self, listener: lambda: None)
+    assert "token_events_audit_trail" in failing()
+
+
+def test_r13_a_move_emitted_as_an_update(monkeypatch: pytest.MonkeyPatch):
+    """R13 broken: a move is emitted as one update instead of a remove plus an add."""
+    from sim.registry import Cause, Change, TokenEvent
+
+    def make(original: Any) -> Any:
+        def subscribe(self: Registry, listener: Any) -> Any:
+            pending: list[TokenEvent] = []
+
+            def merged(event: TokenEvent) -> None:
+                if event.cause is Cause.MOVED and event.change is Change.REMOVE:
+                    pending.append(event)
+                    return
+                if event.cause is Cause.MOVED and pending:
+                    pending.clear()
+                    listener(dataclasses.replace(event, change=Change.UPDATE))
+                    return
+                listener(event)
+
+            return original(self, merged)
+
+        return subscribe
+
+    _patch(monkeypatch, "subscribe", make)
+    assert "token_events_audit_trail" in failing()
+
+
+def test_r14_a_new_id_loses_the_anonymous_state(monkeypatch: pytest.MonkeyPatch):
+    """R14 broken: a login to a new id starts from a fresh subscribed profile."""
+
+    def make(original: Any) -> Any:
+        def change_user(self: Registry, now: float, **kw: Any) -> None:
+            new = not self.has_profile(kw["user"])
+            original(self, now, **kw)
+            if new:
+                self.set_subscription(now, kw["user"], SubscriptionState.SUBSCRIBED)
+
+        return change_user
+
+    _patch(monkeypatch, "change_user", make)
+    assert "anonymous_then_identified" in failing()
+
+
+def test_r14_the_anonymous_state_overrides(monkeypatch: pytest.MonkeyPatch):
+    """R14 broken: a login copies the anonymous profile's state over the identified one's."""
+
+    def make(original: Any) -> Any:
+        def change_user(self: Registry, now: float, **kw: Any) -> None:
+            held = self.token_for(kw["device"], kw["app"])
+            before = self.profile(held.profile).state if held is not None else None
+            original(self, now, **kw)
+            if before is not None:
+                self.set_subscription(now, kw["user"], before)
+
+        return change_user
+
+    _patch(monkeypatch, "change_user", make)
+    assert "anonymous_then_identified" in failing()
+
+
 def test_unbroken_registry_passes_everything():
     assert failing() == set()
+
+
+# -- the export and events checks, the set_subscription step --------------------------------------
+
+PHONE = """
+[story]
+name = "t"
+rules = ["R12"]
+
+[[devices]]
+id = "phone"
+kind = "ios"
+owner = "ann"
+sharers = ["bo"]
+
+[[steps]]
+day = 0.0
+do = "install"
+device = "phone"
+
+[[steps]]
+day = 0.0
+do = "launch"
+device = "phone"
+answer = "grant"
+
+[[steps]]
+day = 1.0
+do = "login"
+device = "phone"
+user = "ann"
+"""
+
+
+def expect(check: str, equals: str, **keys: str) -> str:
+    lines = ["day = 1.01", f'check = "{check}"', f"equals = {equals}"]
+    lines += [f'{key} = "{value}"' for key, value in keys.items()]
+    return "\n[[expect]]\n" + "\n".join(lines) + "\n"
+
+
+def test_export_compares_the_keys_given_and_the_tokens_as_a_set():
+    report = run_story(
+        parse_story(
+            PHONE
+            + expect(
+                "export",
+                '{ push_subscribe = "opted_in", push_tokens = [{ device_id = "phone.1", '
+                'token = "t1" }] }',
+                profile="ann",
+            )
+            + expect("export", '{ external_id = "ann" }', profile="ann")
+            + expect("export", "{ push_tokens = [] }", profile="anon:phone.1:app")
+            + expect("export", "{ push_tokens = [] }", profile="ann")
+            + expect("export", "{ push_tokens = [] }", profile="nobody_yet")
+        )
+    )
+    assert [r.passed for r in report.results] == [True, True, True, False, False]
+    assert report.results[0].actual == {
+        "push_subscribe": "opted_in",
+        "push_tokens": [{"device_id": "phone.1", "token": "t1"}],
+    }
+    assert report.results[4].actual == "none"
+
+
+def test_events_since_the_last_check_of_the_device():
+    text = (
+        PHONE
+        + expect(
+            "events",
+            '["add anon:phone.1:app t1 foreground", "remove anon:phone.1:app t1 foreground", '
+            '"add ann t1 foreground"]',
+            device="phone",
+        )
+        + expect("events", "[]", device="phone")
+    )
+    report = run_story(parse_story(text))
+    assert report.passed, report.diff()
+
+
+def test_set_subscription_step():
+    text = (
+        PHONE
+        + '\n[[steps]]\nday = 1.0\ndo = "set_subscription"\nprofile = "ann"\n'
+        + 'state = "unsubscribed"\n'
+        + expect("subscription", '"unsubscribed"', profile="ann")
+        + expect("in_audience", "false", profile="ann")
+    )
+    report = run_story(parse_story(text))
+    assert report.passed, report.diff()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (expect("export", '"opted_in"', profile="ann"), "expect[0].equals: check 'export'"),
+        (expect("export", "{ colour = 1 }", profile="ann"), "got 'colour'"),
+        (expect("export", '{ push_subscribe = "yes" }', profile="ann"), "push_subscribe"),
+        (
+            expect("export", '{ push_tokens = [{ token = "t1" }, { app = "app" }] }', profile="a"),
+            "each the same keys",
+        ),
+        (
+            expect("export", "{ push_tokens = [{ notifications_enabled = 1 }] }", profile="a"),
+            "notifications_enabled = true or false",
+        ),
+        (expect("export", "{}", device="phone"), "does not apply"),
+        (expect("events", '["added ann t1 foreground"]', device="phone"), "got 'added"),
+        (expect("events", '["add ann t1"]', device="phone"), "got 'add ann t1'"),
+        (expect("events", '"add ann t1 foreground"', device="phone"), "a list of events"),
+        (
+            '\n[[steps]]\nday = 1.0\ndo = "set_subscription"\nprofile = "ann"\nstate = "maybe"\n',
+            "steps[3].state",
+        ),
+        ('\n[[steps]]\nday = 1.0\ndo = "set_subscription"\nprofile = "ann"\n', "state"),
+    ],
+)
+def test_invalid_new_checks_and_steps_are_refused(extra: str, message: str):
+    text = PHONE + extra
+    if "[[expect]]" not in extra:
+        text += expect("token_held", "true", device="phone")
+    with pytest.raises(ScenarioError) as caught:
+        parse_story(text, "t.toml")
+    assert message in str(caught.value)
