@@ -16,6 +16,7 @@ from sim.metrics.latency import LATENCY_COLUMNS, Latencies
 from sim.metrics.results import RunResult
 from sim.metrics.sends import SEND_COLUMNS, SendLedger
 from sim.metrics.timeseries import CAUSE_COLUMNS, COLUMNS, FUNNEL_COLUMNS, TimeSeries
+from sim.registry.protocol import RegistryProtocol
 from sim.world.params import WorldParams
 from sim.world.population import Shard
 from sim.world.world import World
@@ -25,6 +26,9 @@ class Simulation:
     """A populated world with its observers attached; run it in one go or in steps.
 
     ``shard`` makes it one shard of a household-sharded run (see :mod:`sim.sharding`).
+    ``registry`` runs the world against that registry object (anything that implements
+    :class:`~sim.registry.protocol.RegistryProtocol`, with no app added yet) instead of the model
+    ``params.registry`` names: the way to measure a class defined in a notebook.
     """
 
     def __init__(
@@ -35,8 +39,9 @@ class Simulation:
         sample_every_days: float = 1.0,
         event_log: bool = False,
         shard: Shard | None = None,
+        registry: RegistryProtocol | None = None,
     ) -> None:
-        self.world = World(params, seed, shard=shard)
+        self.world = World(params, seed, shard=shard, registry=registry)
         self.timeseries = TimeSeries(self.world, sample_every_days)
         self.sends = SendLedger()
         self.latencies = Latencies(self.world.registry)

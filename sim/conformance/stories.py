@@ -4,6 +4,8 @@ The packaged stories (``scenarios/stories``) come first, then the files of each 
 folder a team adds, in the same format. Each story is played with :func:`sim.world.story.run_story`
 against the model under test; a story the model cannot play (the factory refuses the story's
 policy, a crash outside the registry) is a failed story with the reason, never the end of the run.
+A failed expectation counts against the rule it names (``rule``), or against every rule of its
+story when it names none: :meth:`StoryRun.failures_for`.
 """
 
 from __future__ import annotations
@@ -96,6 +98,26 @@ class StoryRun:
         """The first result that did not pass, in the order they were evaluated."""
         failures = self.report.failures
         return failures[0] if failures else None
+
+    def failures_for(self, rule: str) -> list[ExpectationResult]:
+        """The failed results that count against ``rule``, in the order they were evaluated.
+
+        A failed expectation that names a rule counts against that rule only; one that names
+        none (and a step the world could not play, or a story that could not be played) counts
+        against every rule the story lists. A rule the story does not list has no failures.
+        """
+        rules = self.file.story.rules
+        if rule not in rules:
+            return []
+        return [
+            result
+            for result in self.report.failures
+            if result.rule is None or result.rule == rule or result.rule not in rules
+        ]
+
+    def passed_for(self, rule: str) -> bool:
+        """True when no failed result counts against ``rule`` (see :meth:`failures_for`)."""
+        return not self.failures_for(rule)
 
 
 def _unplayable(story: Story, reason: str) -> StoryReport:

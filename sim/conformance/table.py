@@ -1,11 +1,15 @@
 """The verdict of a conformance run, rule by rule, as an aligned text table and as JSON.
 
-A rule of DESIGN §1 **follows** when every story that lists it passes, **deviates** when one
-fails (the first failing expectation of the first such story is shown: file, day, check,
-expected against actual, note), and is **untested** when no story lists it. The invariants line
-says ``holds`` or ``BROKEN`` with the first break. Exit codes: 0 every rule follows and the
-invariants hold; 3 some rule does not follow (deviates or untested) and the invariants hold; 1 an
-invariant broke.
+A failed expectation counts against the rule it names (its ``rule``), or against every rule of
+its story when it names none (as does a step the world could not play, or a story that could not
+be played). A story *passes for* a rule it lists when no failure counts against that rule. A rule
+of DESIGN §1 **follows** when every story that lists it passes for it, **deviates** when one does
+not (the first failure counted against the rule, in the first such story, is shown: file, day,
+check, expected against actual, note), and is **untested** when no story lists it. The
+``passed`` column counts the stories that pass for the rule among those that list it. The
+invariants line says ``holds`` or ``BROKEN`` with the first break. Exit codes: 0 every rule
+follows and the invariants hold; 3 some rule does not follow (deviates or untested) and the
+invariants hold; 1 an invariant broke.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def _text(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Deviation:
-    """The first failing expectation of a story: where, what was expected, what was found."""
+    """A failing expectation of a story: where, what was expected, what was found, its rule."""
 
     story: str
     file: str
@@ -63,13 +67,16 @@ class Deviation:
     expected: Any
     actual: Any
     note: str
+    #: the rule the expectation names, or None (it counts against every rule of its story)
+    rule: str | None = None
 
     @classmethod
-    def of(cls, run: StoryRun) -> Deviation | None:
-        """The first failure of ``run``, if it failed."""
-        result = run.first_failure
-        if result is None:
+    def of(cls, run: StoryRun, rule: str | None = None) -> Deviation | None:
+        """The first failure of ``run`` (counted against ``rule``, when given), if any."""
+        failures = run.report.failures if rule is None else run.failures_for(rule)
+        if not failures:
             return None
+        result = failures[0]
         return cls(
             run.report.story,
             run.file.label,
@@ -79,6 +86,7 @@ class Deviation:
             result.expected,
             result.actual,
             result.note,
+            result.rule,
         )
 
     def describe(self) -> str:
@@ -103,6 +111,7 @@ class Deviation:
             "expected": self.expected,
             "actual": self.actual,
             "note": self.note,
+            "rule": self.rule,
         }
 
 
@@ -113,7 +122,7 @@ class RuleVerdict:
     rule: str
     verdict: str
     stories: tuple[str, ...]  # the files of the stories that list the rule
-    failed: tuple[str, ...]  # those that failed
+    failed: tuple[str, ...]  # those that do not pass for it
     deviation: Deviation | None = None
 
     @property
@@ -138,7 +147,7 @@ def rule_verdicts(runs: Sequence[StoryRun]) -> list[RuleVerdict]:
     rows: list[RuleVerdict] = []
     for rule in RULES:
         listing = [run for run in runs if rule in run.file.story.rules]
-        failed = [run for run in listing if not run.passed]
+        failed = [run for run in listing if not run.passed_for(rule)]
         if not listing:
             verdict = UNTESTED
         elif failed:
@@ -151,7 +160,7 @@ def rule_verdicts(runs: Sequence[StoryRun]) -> list[RuleVerdict]:
                 verdict,
                 tuple(run.file.label for run in listing),
                 tuple(run.file.label for run in failed),
-                Deviation.of(failed[0]) if failed else None,
+                Deviation.of(failed[0], rule) if failed else None,
             )
         )
     return rows
@@ -278,6 +287,9 @@ class Conformance:
                     "name": run.report.story,
                     "rules": list(run.file.story.rules),
                     "passed": run.passed,
+                    "failed_rules": [
+                        rule for rule in run.file.story.rules if not run.passed_for(rule)
+                    ],
                     "expectations": len(run.report.results),
                     "first_failure": (
                         d.to_json() if (d := Deviation.of(run)) is not None else None

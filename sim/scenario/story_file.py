@@ -36,6 +36,7 @@ rule it guards, then::
     check = "token_owner"
     device = "charlie_phone"
     equals = "kim"
+    rule = "R2"                     # the rule it guards, one of [story] rules
     note = "Kim's login moved the token (R2)"   # optional, shown when it fails
 
 Steps (``do``) and the keys each takes besides ``day`` (and an optional ``note``):
@@ -55,10 +56,13 @@ Checks (``check``), their keys and the kind of ``equals``: see :data:`sim.world.
 ``"anon:<device>.<install number>:app"``.
 
 Every table forbids unknown keys, so a typo is an error. ``rules`` names rules of DESIGN §1
-(``R1`` … ``R14``), and a ``campaign`` expectation must name a campaign a ``campaign`` or ``probe``
-step sends (else it could only ever check zeros). Any problem raises one
-:class:`~sim.scenario.errors.ScenarioError` naming the file, the key path (``steps[3].do``) and
-what is allowed there. The story's name is free text: it is shown, never used as a file name.
+(``R1`` … ``R14``); an expectation's ``rule`` names the one it guards, which must be one of the
+story's ``rules`` (``pushsim conform`` counts its failure against that rule only; an expectation
+without one counts against every rule of the story). A ``campaign`` expectation must name a
+campaign a ``campaign`` or ``probe`` step sends (else it could only ever check zeros). Any
+problem raises one :class:`~sim.scenario.errors.ScenarioError` naming the file, the key path
+(``steps[3].do``) and what is allowed there. The story's name is free text: it is shown, never
+used as a file name.
 """
 
 from __future__ import annotations
@@ -187,6 +191,7 @@ class ExpectTable(_Table):
     campaign: Id | None = None
     equals: Any
     note: StrictStr = ""
+    rule: Rule | None = None
 
 
 class StoryFile(_Table):
@@ -249,6 +254,7 @@ def _build(data: StoryFile) -> Story:
                 profile=e.profile,
                 campaign=e.campaign,
                 note=e.note,
+                rule=e.rule,
             ),
         )
         for i, e in enumerate(data.expect)

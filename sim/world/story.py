@@ -289,7 +289,9 @@ class Expectation:
 
     ``check`` names a row of :data:`CHECKS`, which says which of ``device``, ``profile`` and
     ``campaign`` it takes and what kind of value ``equals`` is. When ``equals`` is a table (the
-    ``campaign`` check), only its keys are compared.
+    ``campaign`` check), only its keys are compared. ``rule`` is the one rule of DESIGN §1 the
+    expectation guards (one of its story's ``rules``): when it fails, it counts against that rule
+    only; without one it counts against every rule of the story.
     """
 
     day: float
@@ -299,6 +301,7 @@ class Expectation:
     profile: str | None = None
     campaign: str | None = None
     note: str = ""
+    rule: str | None = None
 
     def __post_init__(self) -> None:
         _check_day(self.day)
@@ -310,6 +313,8 @@ class Expectation:
         problem = spec.expects.problem(self.equals)
         if problem is not None:
             raise StoryError("equals", f"check {self.check!r} expects {problem}")
+        if self.rule is not None and not self.rule:
+            raise StoryError("rule", "must name a rule (R1 … R14), not be empty")
 
     def describe(self) -> str:
         """The expectation as a short text: ``token_owner(charlie_phone)``."""
@@ -368,6 +373,13 @@ class Story:
                 raise StoryError(
                     f"expect[{i}].device",
                     f"unknown device {expectation.device!r}; devices: {_allowed(sorted(known))}",
+                )
+            if expectation.rule is not None and expectation.rule not in self.rules:
+                listed = _allowed(self.rules) or "none"
+                raise StoryError(
+                    f"expect[{i}].rule",
+                    f"rule {expectation.rule!r} is not one of the story's rules ({listed}): "
+                    "add it to [story] rules, or name one of those",
                 )
 
     def world_params(self) -> WorldParams:
@@ -973,6 +985,9 @@ class ExpectationResult:
     passed: bool
     #: the expectation's (or step's) note, as the story file gives it
     note: str = ""
+    #: the rule the expectation guards, or None (a step, the world, an untagged expectation):
+    #: a failure with a rule counts against that rule only, one without against all the story's
+    rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1100,6 +1115,7 @@ def _play(story: Story, registry: GuardedRegistry | None) -> StoryReport:
             stopped[0],
             False,
             expectation.note,
+            expectation.rule,
         )
 
     def expect_callback(index: int, expectation: Expectation) -> Callable[[Any], None]:
@@ -1124,6 +1140,7 @@ def _play(story: Story, registry: GuardedRegistry | None) -> StoryReport:
                     actual,
                     passed,
                     expectation.note,
+                    expectation.rule,
                 )
             )
 

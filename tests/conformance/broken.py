@@ -58,6 +58,13 @@ class TwoOwners(Registry):
         )
 
 
+class NoOptIn(Registry):
+    """R4 broken, as in an opt-in-per-device model: a grant never sets the profile to opted_in."""
+
+    def _opt_in(self, profile_id: str, now: float) -> None:
+        pass
+
+
 class Silent(Registry):
     """R13 broken: no token event ever reaches a listener."""
 
@@ -85,6 +92,10 @@ def no_login_move(policy: RegistryPolicy, **options: Any) -> Registry:
 
 def two_owners(policy: RegistryPolicy, **options: Any) -> Registry:
     return TwoOwners(policy)
+
+
+def no_opt_in(policy: RegistryPolicy, **options: Any) -> Registry:
+    return NoOptIn(policy)
 
 
 def silent(policy: RegistryPolicy, **options: Any) -> Registry:

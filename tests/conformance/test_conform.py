@@ -7,6 +7,7 @@ change. They are loaded as a user's model would be, by ``module:factory`` or ``f
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -113,12 +114,18 @@ def test_a_team_story_adds_its_verdict(tmp_path: Path):
     assert shipped is not None
     text = (shipped / "charlie_and_kim.toml").read_text(encoding="utf-8")
     text = text.replace('rules = ["R2", "R3", "R9"]', 'rules = ["R5"]')
-    text = text.replace('equals = "kim"\nnote = "the token moves', 'equals = "charlie"\nnote = "x')
+    text = re.sub(r'^rule = "R\d+"\n', "", text, flags=re.MULTILINE)  # a story without tags
+    text = text.replace('equals = "kim"\nnote = "Charlie', 'equals = "charlie"\nnote = "Charlie')
     (tmp_path / "ours.toml").write_text(text, encoding="utf-8")
     result = conform("reference", stories=[tmp_path], operations=20)
     row = next(row for row in result.rules if row.rule == "R5")
     assert row.verdict == DEVIATES
     assert row.deviation is not None and row.deviation.file == str(tmp_path / "ours.toml")
+    assert (row.deviation.day, row.deviation.expected, row.deviation.rule) == (
+        1.01,
+        "charlie",
+        None,
+    )
     assert result.exit_code == 3
 
 
@@ -197,6 +204,8 @@ def test_expectations_after_a_failure_fail_with_its_message():
     assert before and all(r.passed for r in before)
     assert after and not any(r.passed for r in after)
     assert all("raised KeyError" in str(r.actual) for r in after)
+    checks = [r for r in after if r.check not in ("world", "step")]
+    assert checks and all(r.rule in story.rules for r in checks)  # not checked, still its rule
     assert len([r for r in report.results if r.check not in ("world", "step")]) == len(
         story.expectations
     )

@@ -40,7 +40,7 @@ def test_a_broken_registry_runs_red_with_where_it_deviates(pytester: pytest.Pyte
     result.assert_outcomes(passed=story_count() - 1, failed=2)
     result.stdout.fnmatch_lines(
         [
-            "*deviates from R13 in token_events_audit_trail.toml*",
+            "*deviates from R13* in token_events_audit_trail.toml*",
             "*first failing expectation: token_events_audit_trail.toml, day 0.01, events*",
             "*invariants BROKEN*",
             "FAILED pushsim-conform::story[[]token_events_audit_trail[]]*",

@@ -37,6 +37,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
+from sim.models.check import check_scenarios
 from sim.scenario import ScenarioError, load_scenario, load_story, scenario_files, story_files
 from sim.simulation import Simulation
 from sim.world.story import run_story
@@ -296,12 +297,12 @@ def cli(*argv: str) -> tuple[int, str, str]:
 def problems_of(
     file: Path, story: bool, overrides: list[str] | None = None
 ) -> list[tuple[str, str]]:
-    """The problems loading ``file`` reports (empty: it is valid)."""
+    """The problems loading ``file`` reports, its registry model's included (empty: valid)."""
     try:
         if story:
             load_story(file)
         else:
-            load_scenario(file, overrides or [])
+            check_scenarios([load_scenario(file, overrides or [])], str(file))
     except ScenarioError as error:
         assert error.file == str(file)
         return error.problems

@@ -63,6 +63,24 @@ def test_every_rule_is_guarded_by_a_story():
     assert listed == set(RULES)
 
 
+def test_every_expectation_names_the_rule_it_guards():
+    """``pushsim conform`` counts a failure against its expectation's rule: every one has one."""
+    untagged = [
+        f"{path.name}: expect[{i}] ({expectation.describe()})"
+        for path in STORY_FILES
+        for i, expectation in enumerate(_story(path).expectations)
+        if expectation.rule is None
+    ]
+    assert untagged == [], 'give each expectation its rule = "R…"'
+
+
+@pytest.mark.parametrize("path", STORY_FILES, ids=lambda p: p.stem)
+def test_every_rule_a_story_lists_is_guarded_by_one_of_its_expectations(path: Path):
+    story = _story(path)
+    tagged = {expectation.rule for expectation in story.expectations}
+    assert set(story.rules) <= tagged, f"{path.name} lists {set(story.rules) - tagged} unguarded"
+
+
 @pytest.mark.parametrize("path", STORY_FILES, ids=lambda p: p.stem)
 def test_story(path: Path):
     story = _story(path)
@@ -356,3 +374,50 @@ def test_invalid_new_checks_and_steps_are_refused(extra: str, message: str):
     with pytest.raises(ScenarioError) as caught:
         parse_story(text, "t.toml")
     assert message in str(caught.value)
+
+
+# -- an expectation's rule -------------------------------------------------------------------------
+
+
+def test_an_expectation_carries_its_rule_into_its_result():
+    text = (
+        PHONE
+        + expect("token_owner", '"ann"', device="phone", rule="R12")
+        + expect("token_held", "false", device="phone")
+    )
+    story = parse_story(text, "t.toml")
+    assert [e.rule for e in story.expectations] == ["R12", None]
+    report = run_story(story)
+    assert [(r.rule, r.passed) for r in report.results] == [("R12", True), (None, False)]
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            '"R4"',
+            "t.toml: expect[0].rule: rule 'R4' is not one of the story's rules (R12): add it to "
+            "[story] rules, or name one of those",
+        ),
+        ('"R99"', "t.toml: expect[0].rule: unknown rule 'R99'; rules are R1 to R14"),
+        ('"r12"', "t.toml: expect[0].rule: unknown rule 'r12'"),
+        ('""', "t.toml: expect[0].rule: unknown rule ''"),
+        ("12", "t.toml: expect[0].rule: Input should be a valid string (got 12)"),
+        ('["R12"]', "t.toml: expect[0].rule: Input should be a valid string"),
+    ],
+)
+def test_an_expectations_rule_must_be_one_of_the_storys(rule: str, message: str):
+    text = PHONE + expect("token_held", "true", device="phone") + f"rule = {rule}\n"
+    with pytest.raises(ScenarioError) as caught:
+        parse_story(text, "t.toml")
+    assert str(caught.value).startswith(message)
+
+
+def test_a_story_listing_no_rule_takes_no_rule_on_its_expectations():
+    text = PHONE.replace('rules = ["R12"]\n', "") + expect("token_held", "true", device="phone")
+    assert parse_story(text, "t.toml").rules == ()
+    with pytest.raises(
+        ScenarioError,
+        match=r"expect\[0\]\.rule: rule 'R12' is not one of the story's rules \(none\)",
+    ):
+        parse_story(text + 'rule = "R12"\n', "t.toml")

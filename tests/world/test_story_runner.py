@@ -421,6 +421,40 @@ def test_python_stories_are_validated_too():
         Step(1.0, StepKind.ROTATE, device="phone", cause="uninstall")  # type: ignore[arg-type]
     with pytest.raises(StoryError, match="user: must be an external user id"):
         Step(1.0, StepKind.LOGIN, device="phone", user="anon:phone.1:app")
+    with pytest.raises(StoryError, match=r"expect\[1\]\.rule: rule 'R3' is not one of the story's"):
+        Story(
+            "s",
+            (phone(),),
+            (),
+            (
+                Expectation(1, "audience_size", 0, rule="R2"),
+                Expectation(1, "audience_size", 0, rule="R3"),
+            ),
+            rules=("R2",),
+        )
+    with pytest.raises(StoryError, match="rule: must name a rule"):
+        Expectation(1, "audience_size", 0, rule="")
+
+
+def test_a_python_storys_results_carry_each_expectations_rule():
+    story = Story(
+        "s",
+        (phone(),),
+        (Step(0.0, StepKind.LAUNCH, device="phone"), Step(0.5, StepKind.INSTALL, device="phone")),
+        (
+            Expectation(1.0, "token_held", True, device="phone", rule="R8"),
+            Expectation(1.0, "audience_size", 0, rule="R9"),
+            Expectation(1.0, "audience_size", 0),
+        ),
+        rules=("R8", "R9"),
+    )
+    report = run_story(story)
+    assert [(r.check, r.passed, r.rule) for r in report.results] == [
+        ("step", False, None),  # an impossible step counts against every rule of the story
+        ("token_held", False, "R8"),
+        ("audience_size", True, "R9"),
+        ("audience_size", True, None),
+    ]
 
 
 def test_a_device_used_before_the_replace_that_creates_it_fails_cleanly():
