@@ -121,7 +121,8 @@ class ConformanceItem(pytest.Item):
             run = play_story(self.story, settings.model, settings.options)
             deviation = Deviation.of(run)
             if deviation is not None:
-                rules = ", ".join(self.story.story.rules) or "no rule"
+                failed = [rule for rule in self.story.story.rules if not run.passed_for(rule)]
+                rules = ", ".join(failed) or "no rule"
                 raise ConformanceFailure(
                     f"{settings.model} deviates from {rules} in {run.file.label} "
                     f"({run.report.story})\nfirst failing expectation: {deviation.describe()}\n"
