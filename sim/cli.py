@@ -19,10 +19,14 @@ from typing import Any
 
 from sim import __version__
 from sim.capacity import check_capacity
+from sim.conformance.command import EXAMPLE as CONFORM_EXAMPLE
+from sim.conformance.command import add_arguments as add_conform_arguments
 from sim.experiment.arguments import add_commands, add_replication_options
 from sim.folders import FolderError, ResultsFolder
 from sim.models.check import check_scenarios
 from sim.models.guard import RegistryFailure
+from sim.remote.command import EXAMPLE as SERVE_EXAMPLE
+from sim.remote.command import add_arguments as add_serve_arguments
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -39,6 +43,8 @@ EXAMPLES = {
     "validate": "example:\n  pushsim validate scenarios/*.toml scenarios/stories/*.toml",
     "story": "example:\n  pushsim story scenarios/stories/charlie_and_kim.toml",
     "schema": "example:\n  pushsim schema > pushsim-scenario.schema.json",
+    "conform": CONFORM_EXAMPLE,
+    "serve-registry": SERVE_EXAMPLE,
 }
 
 
@@ -87,6 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
     story.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
     command("schema", "print the JSON Schema of scenario files (for editors)")
+    add_conform_arguments(
+        command(
+            "conform",
+            "play the stories and the registry invariants against a registry implementation "
+            "and report, rule by rule (R1-R14), where it follows and where it deviates",
+        )
+    )
+    add_serve_arguments(
+        command(
+            "serve-registry",
+            "serve a registry model over pushsim's HTTP protocol (needs pushsim[http])",
+        )
+    )
     add_commands(commands)
     return parser
 
@@ -127,6 +146,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ScenarioError(source, [("--seed", f"must be >= 0 (got {args.seed})")])
     if args.days is not None and not (math.isfinite(args.days) and args.days > 0):
         raise ScenarioError(source, [("--days", f"must be a finite number > 0 (got {args.days})")])
+    # a registry model that cannot run: exit 2 now, before any note is printed
+    check_scenarios([load_scenario(args.scenario, args.overrides)], source)
     # --seed and --days become part of the scenario, so its resolved copy and hash say what ran
     overrides = list(args.overrides)
     if args.seed is not None:
@@ -162,7 +183,6 @@ def _run(args: argparse.Namespace) -> int:
             ],
         )
     workers = args.workers if args.workers is not None else available_cores()
-    check_scenarios([scenario], source)  # a registry model that cannot run: exit 2 now
     # too big for this machine: exit 2 now, with the estimate and the way out
     for warning in check_capacity(scenario, source, workers=workers, cluster=False):
         print(f"pushsim: {warning}", file=sys.stderr)
@@ -233,6 +253,7 @@ def _validate(args: argparse.Namespace) -> int:
                 print(f"ok  {path}  (story: {story.name})")
             else:
                 scenario = load_scenario(path)
+                check_scenarios([scenario], str(path))  # its registry model loads and fits
                 print(f"ok  {path}  (scenario: {scenario.scenario.name}, hash {scenario.digest()})")
         except ScenarioError as error:
             failures += 1
@@ -283,6 +304,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 code = _validate(args)
             elif args.command == "story":
                 code = _story(args)
+            elif args.command == "conform":
+                from sim.conformance.command import run as conform
+
+                code = conform(args)
+            elif args.command == "serve-registry":
+                from sim.remote.command import run as serve
+
+                code = serve(args)
             elif args.command == "schema":
                 print(json.dumps(json_schema(), indent=2, sort_keys=True))
                 code = 0

@@ -54,12 +54,15 @@ def run_scenario(
         sample_every_days=measurement.sample_every_days,
         event_log=event_log,
     )
-    day = 0.0
-    while day < run_days:
-        day = min(run_days, day + 1.0)
-        simulation.run(day)
-        if progress is not None:
-            progress(day)
-    result = simulation.result()
+    try:
+        day = 0.0
+        while day < run_days:
+            day = min(run_days, day + 1.0)
+            simulation.run(day)
+            if progress is not None:
+                progress(day)
+        result = simulation.result()
+    finally:
+        simulation.close()
     result.warm_up_days = min(measurement.warm_up_days, run_days)
     return result

@@ -55,8 +55,11 @@ def run_shard(run: ShardRun) -> RunResult:
         event_log=run.event_log,
         shard=run.shard,
     )
-    simulation.run(run.days)
-    result = simulation.result()
+    try:
+        simulation.run(run.days)
+        result = simulation.result()
+    finally:
+        simulation.close()
     if result.events is not None and run.shard.sharded:
         tokens = result.events["token"]
         result.events["token"] = tokens.where(tokens.isna(), run.shard.prefix + tokens.astype(str))

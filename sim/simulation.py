@@ -55,6 +55,12 @@ class Simulation:
         self.world.populate()
         self.world.env.process(self.timeseries.process())
 
+    def close(self) -> None:
+        """Release the registry's resources: an HTTP registry drops its registry on the server."""
+        close = getattr(self.world.registry, "close", None)
+        if callable(close):
+            close()
+
     def run(self, days: float) -> None:
         """Advance to day ``days`` (from the start of the run)."""
         if days < self.world.env.now:
@@ -102,5 +108,8 @@ def simulate(
     simulation = Simulation(
         params, seed=seed, sample_every_days=sample_every_days, event_log=event_log
     )
-    simulation.run(days)
-    return simulation.result()
+    try:
+        simulation.run(days)
+        return simulation.result()
+    finally:
+        simulation.close()

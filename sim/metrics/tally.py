@@ -146,6 +146,9 @@ class TruthTally:
 
     def snapshot(self, now: float) -> Snapshot:
         """The counts at ``now``, equal to :func:`~sim.metrics.truth.snapshot` of the world."""
+        flush = getattr(self.world.registry, "flush", None)
+        if flush is not None:  # a registry that batches (HTTP): its pending events arrive now
+            flush()
         devices = self.world.devices
         if len(devices) > self._devices_seen:  # devices that joined (restored ones have no event)
             self._dirty_devices.update(itertools.islice(devices, self._devices_seen, None))

@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from sim.models.conformity import problems
-from sim.models.guard import GuardedRegistry
+from sim.models.guard import GuardedRegistry, RegistryFailure
 from sim.registry.policy import RegistryPolicy
 from sim.registry.protocol import RegistryProtocol
 
@@ -147,7 +147,7 @@ def _construct(model: str, policy: RegistryPolicy, options: Mapping[str, Any]) -
     factory = load_factory(model)
     try:
         return factory(policy, **options)
-    except ModelError:
+    except (ModelError, RegistryFailure):  # RegistryFailure: a service that did not answer
         raise
     except Exception as error:
         given = f" with options {dict(options)}" if options else ""

@@ -29,13 +29,15 @@ def _show(value: object) -> str:
 class RegistryFailure(RuntimeError):
     """A registry raised during a run: which model, operation, arguments and scenario time."""
 
-    def __init__(self, message: str, *, operation: str = "", time: float = math.nan) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, operation: str = "", time: float = math.nan) -> None:
+        # every field in ``args``: SimPy re-raises a process's exception as type(e)(*e.args)
+        super().__init__(message, operation, time)
+        self.message = message
         self.operation = operation
         self.time = time
 
-    def __reduce__(self) -> tuple[Any, ...]:  # crosses process boundaries (worker → parent)
-        return (_rebuild, (str(self), self.operation, self.time))
+    def __str__(self) -> str:
+        return self.message
 
     @classmethod
     def of(
@@ -56,10 +58,6 @@ class RegistryFailure(RuntimeError):
             operation=operation,
             time=time,
         )
-
-
-def _rebuild(message: str, operation: str, time: float) -> RegistryFailure:
-    return RegistryFailure(message, operation=operation, time=time)
 
 
 class GuardedRegistry:
@@ -85,6 +83,20 @@ class GuardedRegistry:
     def _change(self, operation: str, now: float, *args: Any, **kwargs: Any) -> Any:
         self._now = now
         return self._call(operation, now, *args, **kwargs)
+
+    # -- optional members: passed through when the model has them --------------------------------
+
+    def flush(self) -> None:
+        """Send what the model batches (an HTTP client's queued calls), if it batches."""
+        flush = getattr(self.inner, "flush", None)
+        if callable(flush):
+            self._call("flush")
+
+    def close(self) -> None:
+        """Release what the model holds (a connection, a registry on a server), if anything."""
+        close = getattr(self.inner, "close", None)
+        if callable(close):
+            self._call("close")
 
     # -- set-up ---------------------------------------------------------------------------------
 

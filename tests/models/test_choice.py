@@ -11,6 +11,7 @@ import pytest
 from sim.models import GuardedRegistry, ModelError, RegistryFailure, build_registry, check_model
 from sim.models import problems as protocol_problems
 from sim.models.choice import load_factory
+from sim.platforms import Platform
 from sim.registry import Registry, RegistryPolicy
 from sim.registry.protocol import MEMBERS, RegistryProtocol
 from sim.world import World
@@ -134,7 +135,7 @@ def test_options_a_factory_refuses_are_named() -> None:
 
 def test_an_exception_inside_a_users_registry_names_operation_arguments_and_time() -> None:
     registry = build_registry("tests.models.registries:raising", RegistryPolicy(), {"fail_at": 2})
-    registry.add_app("app", ["ios"])
+    registry.add_app("app", [Platform.IOS])
     registry.change_user(1.0, device="d1", app="app", user="charlie")
     with pytest.raises(RegistryFailure) as caught:
         registry.change_user(2.5, device="d1", app="app", user="kim")
