@@ -36,6 +36,10 @@ calls give the same answers and the same events: pushsim's outputs are byte-iden
 and must emit a :class:`~sim.registry.TokenEvent` for every add, update and remove of a token it
 holds (R13), synchronously, to every subscribed listener. Return values of the operations that
 change something are ignored by pushsim (an implementation may return what it likes).
+
+Two optional members, used when present: ``flush()`` — a registry that batches its changes (the
+HTTP client does) applies them and delivers their events; pushsim calls it before every sample,
+and any look-up must flush first — and ``close()``, called once when a run ends.
 """
 
 from __future__ import annotations

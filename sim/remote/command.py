@@ -15,7 +15,6 @@ Also runnable as ``python -m sim.remote.command``.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -60,18 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs as keyword arguments; raises ``ValueError`` naming a bad pair."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, equals, text = pair.partition("=")
-        key = key.strip()
-        if not equals or not key.isidentifier():
-            raise ValueError(f"--option {pair!r}: expected KEY=VALUE with KEY a Python name")
-        try:
-            options[key] = json.loads(text)
-        except ValueError:
-            options[key] = text
-    return options
+    """``KEY=VALUE`` pairs as keyword arguments: a TOML value, else text (as ``conform``).
+
+    Raises ``ValueError`` naming a bad pair.
+    """
+    from sim.conformance.command import parse_options as parse
+
+    return parse(pairs)
 
 
 def _quit_quietly(_number: int, _frame: FrameType | None) -> None:
