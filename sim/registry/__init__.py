@@ -3,6 +3,7 @@
 Pure domain code: no SimPy, no randomness, no I/O; every operation takes ``now`` in days.
 """
 
+from sim.registry.base import PROBE_QUIET_DAYS, ResponseOutcome, anonymous_profile_id
 from sim.registry.errors import (
     InvalidSubscriptionStateError,
     InvalidTimeError,
@@ -16,7 +17,7 @@ from sim.registry.errors import (
 from sim.registry.events import Cause, Change, TokenEvent
 from sim.registry.policy import RegistryPolicy
 from sim.registry.records import App, Profile, SubscriptionState, TokenRecord, UninstallEstimate
-from sim.registry.registry import PROBE_QUIET_DAYS, Registry, ResponseOutcome, anonymous_profile_id
+from sim.registry.registry import Registry
 from sim.registry.views import EngagementLine, engagement_view, export_profile
 
 __all__ = [

@@ -4,6 +4,17 @@ Implements rules R1–R14 of DESIGN §1 as plain Python. No SimPy, no randomness
 operation takes ``now`` (days) and refuses a ``now`` earlier than one already seen. Every operation
 is O(1) in the number of profiles and tokens; queries cost the length of their answer.
 
+What the reference shares with every model (the session start's token bookkeeping, explicit
+subscription changes, provider answers, pruning, the audience and the look-ups) is
+:class:`~sim.registry.base.RegistryCore`'s. This module holds the reference's own rules:
+
+- a slot's first session belongs to its anonymous profile, :func:`anonymous_profile_id`;
+- a grant of full permission sets the profile ``opted_in`` (R4);
+- a login moves the slot's token to the user (R2); what the anonymous profile set before reaches
+  an identified profile with no state of its own (R14);
+- a logout moves nothing (R3), unless the policy detaches the slot from its user;
+- uninstall tracking probes tokens with no session and no push for a day (R7).
+
 Arguments of the wrong kind are refused with :class:`RegistryArgumentError` before anything
 changes: a ``now`` that is not a finite number (:class:`InvalidTimeError`), an id that is not a
 non-empty string, platforms given as one string. The checks on the session and login path (the
@@ -13,207 +24,31 @@ that fails, so a correct caller pays a few comparisons per call.
 
 from __future__ import annotations
 
-import math
-import numbers
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-
-from sim.platforms import PROVIDER_OF, Platform, Provider, UnknownPlatformError, parse_platform
-from sim.providers.answers import Action, SendResult, classify
 from sim.registry.activity import ActivityOrder
-from sim.registry.audience import AudienceIndex
-from sim.registry.errors import (
-    InvalidSubscriptionStateError,
-    InvalidTimeError,
-    PlatformNotSupportedError,
-    RegistryArgumentError,
-    RegistryError,
-    TimeWentBackwardsError,
-    UnknownAppError,
-    UnknownProfileError,
+from sim.registry.base import (
+    PROBE_QUIET_DAYS,
+    RegistryCore,
+    ResponseOutcome,
+    anonymous_profile_id,
+    mark_seen,
 )
-from sim.registry.events import Cause, Change, EventStream, TokenEvent, TokenListener
+from sim.registry.checks import check_id, check_policy, check_user
+from sim.registry.events import Cause
 from sim.registry.policy import RegistryPolicy
-from sim.registry.records import (
-    EMPTY,
-    TARGETABLE,
-    App,
-    Profile,
-    Slot,
-    SubscriptionState,
-    TokenRecord,
-    UninstallEstimate,
-)
+from sim.registry.records import Profile, Slot, SubscriptionState, TokenRecord
 
-# Members read on every provider answer, token change and opt-in, bound once: a member read off
-# its enum class goes through EnumType's slow attribute hook on Python 3.11.
-_DELIVERED, _REMOVE = Action.DELIVERED, Action.REMOVE
-_ADD, _UPDATE, _REMOVAL = Change.ADD, Change.UPDATE, Change.REMOVE
-_REGISTERED, _REPLACED, _PURGED = Cause.REGISTERED, Cause.REPLACED, Cause.PURGED
-_MOVED, _PERMISSION = Cause.MOVED, Cause.PERMISSION
+__all__ = ["PROBE_QUIET_DAYS", "Registry", "ResponseOutcome", "anonymous_profile_id"]
+
+# read on every opt-in, bound once: a member read off its enum class goes through EnumType's slow
+# attribute hook on Python 3.11
 _OPTED_IN = SubscriptionState.OPTED_IN
 
-#: Uninstall tracking probes users with no session and no push for this long (rule R7).
-PROBE_QUIET_DAYS = 1.0
 
-_INF = math.inf
-#: the largest finite float: a later ``now`` (inf, or an int too large for a float) is refused
-_LAST_TIME = sys.float_info.max
-#: the registry's clock before any operation: the lowest finite float (``now`` reads -inf)
-_BEFORE_ANY = -_LAST_TIME
-
-
-def _check_time(now: object, latest: float) -> None:
-    """Refuse a ``now`` the fast test in :meth:`Registry._tick` let through; return if usable.
-
-    A usable ``now`` is a finite real number (a float, an int, a NumPy number) not earlier than
-    ``latest``.
-    """
-    if not isinstance(now, numbers.Real):
-        raise InvalidTimeError(f"now must be a finite number of days, got {now!r}")
-    try:
-        finite = abs(float(now)) <= _LAST_TIME
-    except OverflowError:  # an int too large for a float
-        finite = False
-    if not finite:
-        raise InvalidTimeError(f"now must be a finite number of days, got {now!r}")
-    if now < latest:
-        raise TimeWentBackwardsError(
-            f"now={now!r} is earlier than the registry's latest time {latest!r}"
-        )
-
-
-def _check_id(kind: str, value: object) -> None:
-    """Refuse an id that is not a non-empty string (``kind`` names it in the message)."""
-    if not isinstance(value, str) or not value:
-        raise RegistryArgumentError(f"{kind} must be a non-empty string, got {value!r}")
-
-
-def _check_user(user: object) -> None:
-    """Refuse a user id that is not a non-empty external id (anonymous ids are the SDK's own)."""
-    if not isinstance(user, str) or not user or user.startswith("anon:"):
-        raise RegistryArgumentError(f"user id must be a non-empty external id, got {user!r}")
-
-
-def _check_policy(policy: object) -> None:
-    if not isinstance(policy, RegistryPolicy):
-        raise RegistryArgumentError(f"policy must be a RegistryPolicy, got {policy!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseOutcome:
-    """What the registry did with one provider answer."""
-
-    action: Action
-    #: the registry held the token when the answer arrived
-    held: bool
-    #: the token was removed because of this answer
-    removed: bool = False
-    #: an APNs 410 older than the token's latest registration, ignored (DESIGN §2)
-    stale_410: bool = False
-
-
-#: the outcomes that carry no more than the action, built once (they are immutable)
-_NOT_HELD = {action: ResponseOutcome(action, held=False) for action in Action}
-_HELD = {action: ResponseOutcome(action, held=True) for action in Action}
-
-
-def _hold(profile: Profile, slot: Slot, token: str) -> None:
-    """The profile now holds ``token`` for ``slot`` (its own dict from the first token on)."""
-    if profile.tokens is EMPTY:
-        profile.tokens = {slot: token}
-    else:
-        profile.tokens[slot] = token
-
-
-def _release(profile: Profile, slot: Slot) -> None:
-    """The profile no longer holds the token of ``slot`` (the shared empty dict once none)."""
-    tokens = profile.tokens
-    del tokens[slot]
-    if not tokens:
-        profile.tokens = EMPTY
-
-
-def _seen(profile: Profile, device: str) -> None:
-    """The profile has been seen on ``device`` (kept in first-seen order, once)."""
-    seen = profile.seen_on
-    if isinstance(seen, str):
-        if seen != device:
-            profile.seen_on = (seen, device)
-    elif device not in seen:
-        profile.seen_on = (*seen, device) if seen else device
-
-
-def anonymous_profile_id(device: str, app: str) -> str:
-    """Id of the anonymous profile the SDK uses on a device's app before anyone logs in."""
-    return f"anon:{device}:{app}"
-
-
-class Registry:
+class Registry(RegistryCore):
     """Profiles, token records and the rules that move tokens between them."""
 
-    def __init__(self, policy: RegistryPolicy | None = None) -> None:
-        if policy is not None:
-            _check_policy(policy)
-        self._policy = policy if policy is not None else RegistryPolicy()
-        self.events = EventStream()
-        #: listeners told when a profile becomes targetable or stops being (R9), for observers
-        #: that keep audience counts of their own
-        self._targetability_listeners: list[Callable[[str, bool], None]] = []
-        #: the latest ``now`` seen; the lowest finite float before any, so that one comparison
-        #: in :meth:`_tick` refuses -inf as well as earlier times
-        self._now = _BEFORE_ANY
-        self._apps: dict[str, App] = {}
-        self._profiles: dict[str, Profile] = {}
-        self._tokens: dict[str, TokenRecord] = {}
-        #: every slot the SDK has reported: the token record it holds (R1), whose profile is the
-        #: slot's current user; or, while it holds none, the SDK's current profile on the slot:
-        #: last user to log in (R2), an anonymous profile, or None once logged out under the
-        #: detach-on-logout policy. One index for both: most slots hold a token.
-        self._slots: dict[Slot, TokenRecord | str | None] = {}
-        self._audience = AudienceIndex()
-        #: per app: tokens by last session, kept only while the policy prunes (nothing else asks)
-        self._sessions: dict[str, ActivityOrder] = {}
-        self._quiet: dict[str, ActivityOrder] = {}  # per tracked app: by last session or push
-        self._uninstalls: dict[Slot, UninstallEstimate] = {}
-
-    # -- set-up ------------------------------------------------------------------------------
-
-    def add_app(
-        self,
-        app_id: str,
-        platforms: Iterable[Platform | str],
-        *,
-        uninstall_tracking: bool = False,
-    ) -> App:
-        """Register an app (or website) and the platforms it is published on (a list of them)."""
-        _check_id("app id", app_id)
-        if isinstance(platforms, str) or not isinstance(platforms, Iterable):
-            raise RegistryArgumentError(
-                f"app {app_id!r}: platforms must be a list of platforms such as "
-                f"['ios', 'android'], got {platforms!r}"
-            )
-        if not isinstance(uninstall_tracking, bool):
-            raise RegistryArgumentError(
-                f"app {app_id!r}: uninstall_tracking must be true or false, "
-                f"got {uninstall_tracking!r}"
-            )
-        if app_id in self._apps:
-            raise RegistryError(f"app {app_id!r} is already registered")
-        try:
-            parsed = frozenset(parse_platform(p) for p in platforms)
-        except UnknownPlatformError as error:
-            raise RegistryError(f"app {app_id!r}: {error}") from None
-        if not parsed:
-            raise RegistryError(f"app {app_id!r} must be published on at least one platform")
-        app = App(app_id, parsed, uninstall_tracking=uninstall_tracking)
-        self._apps[app_id] = app
-        if self._policy.prune_after_days is not None:
-            self._sessions[app_id] = ActivityOrder()
-        if uninstall_tracking:
-            self._quiet[app_id] = ActivityOrder()
-        return app
+    #: uninstall tracking probes tokens with no session and no push for a day (R7)
+    uninstall_probes = True
 
     @property
     def policy(self) -> RegistryPolicy:
@@ -222,7 +57,7 @@ class Registry:
 
     @policy.setter
     def policy(self, policy: RegistryPolicy) -> None:
-        _check_policy(policy)
+        check_policy(policy)
         pruning = policy.prune_after_days is not None
         if pruning and not self._sessions:
             # pruning starts: order the tokens held by last session (equal times in registration
@@ -234,125 +69,15 @@ class Registry:
             self._sessions = {}
         self._policy = policy
 
-    def subscribe(self, listener: TokenListener) -> Callable[[], None]:
-        """Receive every token event from now on (R13); returns an unsubscribe function."""
-        if not callable(listener):
-            raise RegistryArgumentError(f"a listener must be callable, got {listener!r}")
-        return self.events.subscribe(listener)
-
-    def on_targetability(self, listener: Callable[[str, bool], None]) -> None:
-        """Call ``listener(profile_id, targetable)`` whenever a profile's targetability changes."""
-        if not callable(listener):
-            raise RegistryArgumentError(f"a listener must be callable, got {listener!r}")
-        self._targetability_listeners.append(listener)
-
     # -- SDK operations ----------------------------------------------------------------------
-
-    def session_start(
-        self,
-        now: float,
-        *,
-        device: str,
-        app: str,
-        platform: Platform | str,
-        token: str | None,
-        foreground: bool,
-        provisional: bool = False,
-        implicit_permission: bool = False,
-    ) -> TokenRecord | None:
-        """A session start as reported by the SDK: the device's token and permission (R1, R4).
-
-        ``token`` None means the device has no token for the app (web without opt-in): any token
-        the registry holds for the slot is purged. ``provisional`` (iOS quiet authorisation) counts
-        as foreground. ``implicit_permission`` marks platforms where permission is never asked
-        (Android 12 and below): granting it does not set the profile to ``opted_in``.
-        Returns the record now held for the slot, if any.
-        """
-        if device.__class__ is not str or not device:
-            _check_id("device", device)
-        if token is not None and (token.__class__ is not str or not token):
-            _check_id("token", token)
-        plat = self._check_platform(app, platform)
-        elsewhere = self._tokens.get(token) if token is not None else None
-        if elsewhere is not None and (elsewhere.app != app or elsewhere.platform is not plat):
-            # refused before anything changes: a token string belongs to one app and platform
-            raise RegistryError(
-                f"token {token!r} is registered for app {elsewhere.app!r} "
-                f"({elsewhere.platform.value}); it cannot be reported for {app!r}"
-            )
-        self._tick(now)
-        slot = (device, app)
-        held = self._slots.get(slot, "")  # "" is never a profile id: the slot is new
-        existing: TokenRecord | None
-        owner: str | None  # None: logged out under the detach policy
-        if isinstance(held, TokenRecord):
-            existing, owner = held, held.profile
-        else:
-            existing, owner = None, held if held != "" else self._new_slot(slot)
-        shown = foreground or provisional
-
-        if owner is None or token is None:
-            if existing is not None:  # (a slot that holds a record has a user: owner is set)
-                self._remove(existing, now, _PURGED)
-            return None
-        if existing is None:
-            # (the owner of a record already held here was seen on the device when the record was
-            # created or moved to it)
-            _seen(self._profiles[owner], device)
-
-        if existing is not None and existing.token == token:
-            record = existing  # already the owner's: the slot's user is its record's profile
-            if self._policy.refresh_on_session_start:
-                record.registered_at = now
-                if record.foreground != shown or record.provisional != provisional:
-                    # a grant is full (non-provisional) permission where there was none, or only
-                    # provisional (quiet) authorisation: the user accepted the OS prompt (R4)
-                    was_granted = record.foreground and not record.provisional
-                    granted = shown and not provisional and not was_granted
-                    self._update_permission(record, shown, provisional, now)
-                    if granted and not implicit_permission:
-                        self._opt_in(record.profile, now)
-        else:
-            # a new token on a slot that already showed notifications is a rotation, not a grant:
-            # it must not override the user's subscription state
-            was_granted = existing is not None and existing.foreground and not existing.provisional
-            if existing is not None:
-                self._remove(existing, now, _REPLACED)
-            if elsewhere is not None:
-                self._remove(elsewhere, now, Cause.REASSIGNED)
-            record = TokenRecord(
-                token=token,
-                app=app,
-                platform=plat,
-                device=device,
-                profile=owner,
-                foreground=shown,
-                provisional=provisional,
-                created_at=now,
-                updated_at=now,
-                registered_at=now,
-                last_session_at=now,
-            )
-            self._add(record, now, _REGISTERED)
-            if shown and not provisional and not implicit_permission and not was_granted:
-                self._opt_in(owner, now)
-
-        record.last_session_at = now
-        sessions = self._sessions.get(app)
-        if sessions is not None:
-            sessions.touch(record.token, now)
-        quiet = self._quiet.get(app)
-        if quiet is not None:
-            quiet.touch(record.token, now)
-        return record
 
     def change_user(self, now: float, *, device: str, app: str, user: str) -> None:
         """The SDK's ``changeUser`` on a device's app: the token moves to ``user`` (R2)."""
         self._app(app)
         if device.__class__ is not str or not device:
-            _check_id("device", device)
+            check_id("device", device)
         if user.__class__ is not str or not user or user.startswith("anon:"):
-            _check_user(user)
+            check_user(user)
         self._tick(now)
         slot = (device, app)
         held = self._slots.get(slot)
@@ -364,7 +89,7 @@ class Registry:
             anonymous = self._profiles.get(current)
             if anonymous is not None and anonymous.anonymous:
                 self._identify(anonymous, profile)
-        _seen(profile, device)
+        mark_seen(profile, device)
         if isinstance(held, TokenRecord):
             if held.profile != user:
                 self._move(held, user, now)  # the slot's user is its record's profile
@@ -387,7 +112,7 @@ class Registry:
         """A logout with no new login (R3): moves nothing unless the detach policy is on."""
         self._app(app)
         if device.__class__ is not str or not device:
-            _check_id("device", device)
+            check_id("device", device)
         self._tick(now)
         if not self._policy.detach_on_logout:
             return
@@ -397,252 +122,7 @@ class Registry:
             self._remove(held, now, Cause.LOGGED_OUT)
         self._slots[slot] = None
 
-    # -- subscription state ------------------------------------------------------------------
-
-    def set_subscription(self, now: float, profile_id: str, state: SubscriptionState | str) -> None:
-        """An explicit subscription change (SDK or REST): the value last set wins."""
-        try:
-            new = SubscriptionState(state)
-        except ValueError:
-            allowed = ", ".join(s.value for s in SubscriptionState)
-            raise InvalidSubscriptionStateError(
-                f"unknown subscription state {state!r}; allowed: {allowed}"
-            ) from None
-        _check_id("profile id", profile_id)
-        profile = self._profiles.get(profile_id)
-        if profile is None and profile_id.startswith("anon:"):
-            raise UnknownProfileError(f"unknown anonymous profile {profile_id!r}")
-        self._tick(now)
-        if profile is None:
-            profile = self._profiles[profile_id] = Profile(profile_id)
-        self._set_state(profile, new, now)
-
-    # -- provider answers --------------------------------------------------------------------
-
-    def handle_response(self, now: float, token: str, result: SendResult) -> ResponseOutcome:
-        """Act on a provider's answer to a send to ``token`` (R5, R6, R7)."""
-        if token.__class__ is not str or not token:
-            _check_id("token", token)
-        if result.__class__ is not SendResult and not isinstance(result, SendResult):
-            raise RegistryArgumentError(f"result must be a SendResult, got {result!r}")
-        action = classify(result)
-        record = self._tokens.get(token)
-        if record is not None and PROVIDER_OF[record.platform] is not result.provider:
-            raise RegistryError(
-                f"answer from {result.provider.value} for {record.platform.value} token {token!r}"
-            )
-        self._tick(now)
-        if record is None:
-            return _NOT_HELD[action]
-        record.last_push_at = now
-        quiet = self._quiet.get(record.app)
-        if quiet is not None:
-            quiet.touch(token, now)
-        if action is _DELIVERED:
-            record.last_accepted_at = now
-        elif action is _REMOVE:
-            if (
-                self._policy.honour_apns_timestamp
-                and result.provider is Provider.APNS
-                and result.status == 410
-                and result.timestamp is not None
-                and record.registered_at > result.timestamp
-            ):
-                return ResponseOutcome(action, held=True, stale_410=True)
-            last_sign = max(record.last_session_at, record.last_accepted_at or -math.inf)
-            estimate = result.timestamp if result.timestamp is not None else last_sign
-            self._uninstalls[record.slot] = UninstallEstimate(
-                record.device, record.app, record.profile, token, now, estimate
-            )
-            self._remove(record, now, Cause.BOUNCE)
-            return ResponseOutcome(action, held=True, removed=True)
-        elif action is Action.FLAG_CONFIG:
-            self._apps[record.app].config_flagged_at = now
-        elif action is Action.FLAG_PAYLOAD:
-            self._apps[record.app].payload_flagged_at = now
-        return _HELD[action]
-
-    # -- maintenance -------------------------------------------------------------------------
-
-    def prune_inactive(self, now: float) -> list[str]:
-        """Remove tokens with no session for ``policy.prune_after_days`` (no-op when off)."""
-        self._tick(now)
-        window = self._policy.prune_after_days
-        if window is None:
-            return []
-        pruned: list[str] = []
-        for order in self._sessions.values():
-            stale = list(order.quiet_since(now - window))
-            for token in stale:
-                self._remove(self._tokens[token], now, Cause.PRUNED)
-            pruned.extend(stale)
-        return pruned
-
-    def probe_targets(self, now: float, app: str) -> list[str]:
-        """Tokens uninstall tracking would probe now: no session and no push for 24 h (R7)."""
-        tracked = self._app(app).uninstall_tracking
-        self._tick(now)
-        if not tracked:
-            return []
-        return list(self._quiet[app].quiet_since(now - PROBE_QUIET_DAYS))
-
-    # -- queries -----------------------------------------------------------------------------
-
-    def audience(
-        self,
-        app: str,
-        *,
-        foreground_only: bool = True,
-        platform: Platform | str | None = None,
-        include_unsubscribed: bool = False,
-    ) -> list[str]:
-        """Profiles a campaign would target (R9), in a deterministic order.
-
-        Default: ``subscribed`` or ``opted_in`` profiles holding a foreground token for ``app``.
-        ``foreground_only=False`` is "background or foreground push enabled".
-        """
-        self._app(app)
-        plat = self._check_platform(app, platform) if platform is not None else None
-        holders = self._audience.holders(app, plat, foreground_only=foreground_only)
-        if include_unsubscribed:
-            return list(holders)
-        profiles = self._profiles
-        return [p for p in holders if profiles[p].state in TARGETABLE]
-
-    def audience_size(
-        self,
-        app: str,
-        *,
-        foreground_only: bool = True,
-        platform: Platform | str | None = None,
-    ) -> int:
-        """Size of :meth:`audience` with its defaults, in O(1)."""
-        self._app(app)
-        plat = self._check_platform(app, platform) if platform is not None else None
-        return self._audience.targetable_count(app, plat, foreground_only=foreground_only)
-
-    def campaign_tokens(
-        self, app: str, *, foreground_only: bool = True, platform: Platform | str | None = None
-    ) -> list[TokenRecord]:
-        """Every token a default campaign to ``app`` sends to: the audience's matching tokens."""
-        plat = self._check_platform(app, platform) if platform is not None else None
-        self._app(app)
-        profiles, tokens = self._profiles, self._tokens
-        out: list[TokenRecord] = []
-        # the audience (see :meth:`audience`), walked once: holders in index order, targetable only
-        for profile_id in self._audience.holders(app, plat, foreground_only=foreground_only):
-            profile = profiles[profile_id]
-            if profile.state not in TARGETABLE:
-                continue
-            for (_, token_app), token in profile.tokens.items():
-                if token_app != app:
-                    continue
-                record = tokens[token]
-                if (plat is None or record.platform is plat) and (
-                    record.foreground or not foreground_only
-                ):
-                    out.append(record)
-        return out
-
-    def token(self, token: str) -> TokenRecord | None:
-        """The record of ``token``, if the registry holds it."""
-        return self._tokens.get(token)
-
-    def token_for(self, device: str, app: str) -> TokenRecord | None:
-        """The record held for a (device, app) slot, if any (R1: at most one)."""
-        held = self._slots.get((device, app))
-        return held if isinstance(held, TokenRecord) else None
-
-    def profile(self, profile_id: str) -> Profile:
-        """The profile named ``profile_id``; raises :class:`UnknownProfileError`."""
-        profile = self._profiles.get(profile_id)
-        if profile is None:
-            raise UnknownProfileError(f"unknown profile {profile_id!r}")
-        return profile
-
-    def is_targetable(self, profile_id: str) -> bool:
-        """True when ``profile_id`` exists and its state lets a default campaign target it (R9)."""
-        profile = self._profiles.get(profile_id)
-        return profile is not None and profile.state in TARGETABLE
-
-    def has_profile(self, profile_id: str) -> bool:
-        """True when the registry has created ``profile_id``."""
-        return profile_id in self._profiles
-
-    def current_user(self, device: str, app: str) -> str | None:
-        """The profile the SDK attributes a slot's sessions to (None: never seen or detached)."""
-        held = self._slots.get((device, app))
-        return held.profile if isinstance(held, TokenRecord) else held
-
-    def uninstall_estimate(self, device: str, app: str) -> UninstallEstimate | None:
-        """The registry's latest uninstall conclusion for a slot (R7)."""
-        return self._uninstalls.get((device, app))
-
-    def app(self, app_id: str) -> App:
-        """The app named ``app_id``; raises :class:`UnknownAppError`."""
-        return self._app(app_id)
-
-    def tokens(self) -> Iterator[TokenRecord]:
-        """Every token record held, in registration order."""
-        return iter(self._tokens.values())
-
-    def profiles(self) -> Iterator[Profile]:
-        """Every profile, in creation order."""
-        return iter(self._profiles.values())
-
-    @property
-    def token_count(self) -> int:
-        """Number of token records held."""
-        return len(self._tokens)
-
-    @property
-    def now(self) -> float:
-        """The latest ``now`` the registry has seen."""
-        return self._now if self._now != _BEFORE_ANY else -_INF
-
-    # -- internals ---------------------------------------------------------------------------
-
-    def _tick(self, now: float) -> None:
-        # the common case in one comparison: a finite number not earlier than the latest time (NaN
-        # and inf fail; so does -inf, below the lowest finite float where the clock starts; None
-        # and strings raise TypeError, refused below)
-        try:
-            if self._now <= now <= _LAST_TIME:
-                self._now = now
-                return
-        except (TypeError, ValueError):
-            pass
-        _check_time(now, self._now)  # raises, unless ``now`` is a usable number of another kind
-        self._now = now
-
-    def _app(self, app: str) -> App:
-        try:
-            found = self._apps.get(app)
-        except TypeError:  # unhashable: not an app id
-            found = None
-        if found is None:
-            _check_id("app", app)
-            known = ", ".join(sorted(self._apps)) or "none"
-            raise UnknownAppError(f"unknown app {app!r}; registered apps: {known}")
-        return found
-
-    def _check_platform(self, app: str, platform: Platform | str) -> Platform:
-        try:
-            found = self._apps.get(app)
-        except TypeError:  # unhashable: :meth:`_app` below says what is wrong
-            found = None
-        if found is not None and platform.__class__ is Platform and platform in found.platforms:
-            return platform  # the common case: a known platform of a known app
-        try:
-            plat = parse_platform(platform)
-        except UnknownPlatformError as error:
-            raise RegistryError(str(error)) from None
-        if plat not in self._app(app).platforms:
-            allowed = ", ".join(sorted(p.value for p in self._apps[app].platforms))
-            raise PlatformNotSupportedError(
-                f"app {app!r} is not published on {plat.value}; its platforms: {allowed}"
-            )
-        return plat
+    # -- the reference's own rules -----------------------------------------------------------
 
     def _new_slot(self, slot: Slot) -> str:
         """A slot's first session: its user is the anonymous profile of the device's app."""
@@ -652,82 +132,7 @@ class Registry:
         self._slots[slot] = owner
         return owner
 
-    def _emit(self, record: TokenRecord, change: Change, cause: Cause, now: float) -> None:
-        if self.events.active:
-            self.events.emit(
-                TokenEvent(
-                    now,
-                    change,
-                    cause,
-                    record.token,
-                    record.app,
-                    record.platform,
-                    record.device,
-                    record.profile,
-                    record.foreground,
-                    record.provisional,
-                )
-            )
-
-    def _add(self, record: TokenRecord, now: float, cause: Cause) -> None:
-        self._tokens[record.token] = record
-        slot = record.slot  # the profile's key (and the index's, for a slot never seen)
-        self._slots[slot] = record
-        profile = self._profiles[record.profile]
-        _hold(profile, slot, record.token)
-        self._audience.add(profile, record.app, record.platform, record.foreground)
-        self._emit(record, _ADD, cause, now)
-
-    def _remove(self, record: TokenRecord, now: float, cause: Cause) -> None:
-        del self._tokens[record.token]
-        slot = record.slot
-        self._slots[slot] = record.profile  # the slot's user stays
-        profile = self._profiles[record.profile]
-        _release(profile, slot)
-        self._audience.remove(profile, record.app, record.platform, record.foreground)
-        sessions = self._sessions.get(record.app)
-        if sessions is not None:
-            sessions.discard(record.token)
-        quiet = self._quiet.get(record.app)
-        if quiet is not None:
-            quiet.discard(record.token)
-        self._emit(record, _REMOVAL, cause, now)
-
-    def _move(self, record: TokenRecord, new_owner: str, now: float) -> TokenRecord:
-        """R13: a move between users is a remove plus an add of the same token."""
-        old = self._profiles[record.profile]
-        _release(old, record.slot)
-        self._audience.remove(old, record.app, record.platform, record.foreground)
-        self._emit(record, _REMOVAL, _MOVED, now)
-        record.profile = new_owner
-        record.updated_at = now
-        new = self._profiles[new_owner]
-        _hold(new, record.slot, record.token)
-        self._audience.add(new, record.app, record.platform, record.foreground)
-        self._emit(record, _ADD, _MOVED, now)
-        return record
-
-    def _update_permission(
-        self, record: TokenRecord, shown: bool, provisional: bool, now: float
-    ) -> None:
-        if record.foreground != shown:
-            profile = self._profiles[record.profile]
-            self._audience.set_foreground(profile, record.app, record.platform, shown)
-        record.foreground = shown
-        record.provisional = provisional
-        record.updated_at = now
-        self._emit(record, _UPDATE, _PERMISSION, now)
-
     def _opt_in(self, profile_id: str, now: float) -> None:
+        """A grant of full permission sets the profile ``opted_in`` (R4)."""
         profile = self._profiles[profile_id]
         self._set_state(profile, _OPTED_IN, now)
-
-    def _set_state(self, profile: Profile, new: SubscriptionState, now: float) -> None:
-        old = profile.state
-        profile.state = new
-        profile.state_changed_at = now
-        targetable = new in TARGETABLE
-        if (old in TARGETABLE) != targetable:
-            self._audience.targetability_changed(profile, targetable)
-            for listener in self._targetability_listeners:
-                listener(profile.profile_id, targetable)

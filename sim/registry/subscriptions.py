@@ -43,6 +43,10 @@ The rules as implemented:
 - Every add / update / remove of a token record is a :class:`~sim.registry.TokenEvent` (R13); a
   move between users, logout and limit included, is a remove plus an add with cause ``moved``.
 
+What the model shares with the reference (the session start's token bookkeeping, explicit
+subscription changes, provider answers, pruning, the audience and the look-ups) is
+:class:`~sim.registry.base.RegistryCore`'s; this module holds the model's own rules.
+
 Deviates from DESIGN §1 on R3 (logout detaches), R4 (no automatic ``opted_in``), R7 (no probes)
 and R14 (the anonymous state fills a never-seen id only, not an existing one with no state set).
 """
@@ -50,50 +54,25 @@ and R14 (the anonymous state fills a never-seen id only, not an existing one wit
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from operator import attrgetter
 
-from sim.platforms import PROVIDER_OF, Platform, Provider, UnknownPlatformError, parse_platform
-from sim.providers.answers import Action, SendResult, classify
-from sim.registry import ResponseOutcome, anonymous_profile_id
-from sim.registry.activity import ActivityOrder
-from sim.registry.audience import AudienceIndex
-from sim.registry.errors import (
-    InvalidSubscriptionStateError,
-    InvalidTimeError,
-    PlatformNotSupportedError,
-    RegistryArgumentError,
-    RegistryError,
-    TimeWentBackwardsError,
-    UnknownAppError,
-    UnknownProfileError,
-)
-from sim.registry.events import Cause, Change, EventStream, TokenEvent, TokenListener
+from sim.platforms import Platform
+from sim.registry.base import RegistryCore, anonymous_profile_id, mark_seen
+from sim.registry.checks import check_id, check_user
+from sim.registry.errors import RegistryArgumentError
 from sim.registry.policy import RegistryPolicy
-from sim.registry.records import (
-    EMPTY,
-    TARGETABLE,
-    App,
-    Profile,
-    Slot,
-    SubscriptionState,
-    TokenRecord,
-    UninstallEstimate,
-)
+from sim.registry.records import Profile, Slot, TokenRecord
 
 #: OneSignal's documented limit of subscriptions per user.
 MAX_SUBSCRIPTIONS = 20
-#: a token record's fields a :class:`TokenEvent` carries, after its time, change and cause
-_EVENT_FIELDS = attrgetter(
-    "token", "app", "platform", "device", "profile", "foreground", "provisional"
-)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Subscription:
-    """One (device, app) install: its user, its last session and the token it holds, if any."""
+    """One (device, app) install: its user, its last session and the token it holds, if any.
+
+    What :meth:`SubscriptionRegistry.subscription` reads; the registry keeps no such object.
+    """
 
     device: str
     app: str
@@ -102,112 +81,33 @@ class Subscription:
     record: TokenRecord | None = None
 
 
-def _check_id(kind: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise RegistryArgumentError(f"{kind} must be a non-empty string, got {value!r}")
-
-
-def _check_user(user: object) -> None:
-    if not isinstance(user, str) or not user or user.startswith("anon:"):
-        raise RegistryArgumentError(f"user id must be a non-empty external id, got {user!r}")
-
-
-def _hold(profile: Profile, slot: Slot, token: str) -> None:
-    """The profile holds ``token`` for ``slot`` (a dict of its own: :data:`EMPTY` is shared)."""
-    if profile.tokens is EMPTY:
-        profile.tokens = {slot: token}
-    else:
-        profile.tokens[slot] = token
-
-
-def _release(profile: Profile, slot: Slot) -> None:
-    del profile.tokens[slot]
-    if not profile.tokens:
-        profile.tokens = EMPTY
-
-
-def _seen(profile: Profile, device: str) -> None:
-    """The profile has been seen on ``device`` (first-seen order, once)."""
-    if device not in profile.devices:
-        seen = profile.seen_on
-        profile.seen_on = device if not seen else (*profile.devices, device)
-
-
-class SubscriptionRegistry:
+class SubscriptionRegistry(RegistryCore):
     """Users, their subscriptions (one per install) and the token each subscription holds."""
+
+    #: OneSignal documents no uninstall probes (R7): campaign bounces reveal uninstalls, and
+    #: :meth:`probe_targets` returns none whatever the app's ``uninstall_tracking``
+    uninstall_probes = False
 
     def __init__(
         self, policy: RegistryPolicy | None = None, *, max_subscriptions: int = MAX_SUBSCRIPTIONS
     ) -> None:
-        if policy is not None and not isinstance(policy, RegistryPolicy):
-            raise RegistryArgumentError(f"policy must be a RegistryPolicy, got {policy!r}")
+        super().__init__(policy)
         if type(max_subscriptions) is not int or max_subscriptions < 1:
             raise RegistryArgumentError(
                 f"max_subscriptions must be a positive whole number, got {max_subscriptions!r}"
             )
-        self._policy = policy if policy is not None else RegistryPolicy()
         self._max = max_subscriptions
-        self.events = EventStream()
-        self._targetability_listeners: list[Callable[[str, bool], None]] = []
-        self._now = -math.inf
-        self._apps: dict[str, App] = {}
-        self._profiles: dict[str, Profile] = {}
-        self._tokens: dict[str, TokenRecord] = {}
-        self._subscriptions: dict[Slot, Subscription] = {}
         #: each user's subscriptions, in the order they joined the user (the limit's tie-break)
         self._owned: dict[str, dict[Slot, None]] = {}
+        #: each subscription's last session (none yet: a subscription a login made)
+        self._last_sessions: dict[Slot, float] = {}
         #: anonymous users made per slot so far (the next logout's ``n``)
         self._anonymous_made: dict[Slot, int] = {}
-        self._audience = AudienceIndex()
-        #: per app: tokens by last session, kept only while the policy prunes
-        self._sessions: dict[str, ActivityOrder] = {}
-        self._uninstalls: dict[Slot, UninstallEstimate] = {}
-
-    @property
-    def policy(self) -> RegistryPolicy:
-        """The policy the registry was built with."""
-        return self._policy
 
     @property
     def max_subscriptions(self) -> int:
         """The most subscriptions a user holds; a login beyond it detaches the oldest."""
         return self._max
-
-    # -- set-up ------------------------------------------------------------------------------
-
-    def add_app(
-        self, app_id: str, platforms: Iterable[Platform | str], *, uninstall_tracking: bool = False
-    ) -> App:
-        """Know an app and its platforms (``uninstall_tracking`` is kept but probes nothing)."""
-        _check_id("app id", app_id)
-        if isinstance(platforms, str) or not isinstance(platforms, Iterable):
-            raise RegistryArgumentError(f"app {app_id!r}: platforms must be a list of platforms")
-        if not isinstance(uninstall_tracking, bool):
-            raise RegistryArgumentError(f"app {app_id!r}: uninstall_tracking must be a bool")
-        if app_id in self._apps:
-            raise RegistryError(f"app {app_id!r} is already registered")
-        try:
-            parsed = frozenset(parse_platform(p) for p in platforms)
-        except UnknownPlatformError as error:
-            raise RegistryError(f"app {app_id!r}: {error}") from None
-        if not parsed:
-            raise RegistryError(f"app {app_id!r} must be published on at least one platform")
-        app = self._apps[app_id] = App(app_id, parsed, uninstall_tracking=uninstall_tracking)
-        if self._policy.prune_after_days is not None:
-            self._sessions[app_id] = ActivityOrder()
-        return app
-
-    def subscribe(self, listener: TokenListener) -> Callable[[], None]:
-        """Receive every token event from now on (R13); returns an unsubscribe function."""
-        if not callable(listener):
-            raise RegistryArgumentError(f"a listener must be callable, got {listener!r}")
-        return self.events.subscribe(listener)
-
-    def on_targetability(self, listener: Callable[[str, bool], None]) -> None:
-        """Call ``listener(profile_id, targetable)`` whenever a user's targetability changes."""
-        if not callable(listener):
-            raise RegistryArgumentError(f"a listener must be callable, got {listener!r}")
-        self._targetability_listeners.append(listener)
 
     # -- the SDK -----------------------------------------------------------------------------
 
@@ -229,308 +129,88 @@ class SubscriptionRegistry:
         permission grant enables the subscription only: the user's state is left as it is, so
         ``implicit_permission`` changes nothing here. Returns the record now held, if any.
         """
-        _check_id("device", device)
-        if token is not None:
-            _check_id("token", token)
-        plat = self._platform(app, platform)
-        elsewhere = self._tokens.get(token) if token is not None else None
-        if elsewhere is not None and (elsewhere.app != app or elsewhere.platform is not plat):
-            raise RegistryError(
-                f"token {token!r} is registered for app {elsewhere.app!r} "
-                f"({elsewhere.platform.value}); it cannot be reported for {app!r}"
-            )
-        self._tick(now)
-        slot = (device, app)
-        sub = self._subscriptions.get(slot)
-        if sub is None:
-            sub = self._new_subscription(slot, self._new_anonymous(slot))
-        sub.last_session_at = now
-        existing = sub.record
-        if token is None:
-            if existing is not None:
-                self._remove(existing, now, Cause.PURGED)
-            return None
-        shown = foreground or provisional
-        if existing is not None and existing.token == token:
-            record = existing
-            if self._policy.refresh_on_session_start:
-                record.registered_at = now
-                if record.foreground != shown or record.provisional != provisional:
-                    self._update_permission(record, shown, provisional, now)
-        else:
-            if existing is not None:
-                self._remove(existing, now, Cause.REPLACED)
-            if elsewhere is not None:
-                self._remove(elsewhere, now, Cause.REASSIGNED)
-            record = TokenRecord(
-                token=token,
-                app=app,
-                platform=plat,
-                device=device,
-                profile=sub.user,
-                foreground=shown,
-                provisional=provisional,
-                created_at=now,
-                updated_at=now,
-                registered_at=now,
-                last_session_at=now,
-            )
-            self._add(record, now)
-        record.last_session_at = now
-        sessions = self._sessions.get(app)
-        if sessions is not None:
-            sessions.touch(record.token, now)
+        record = super().session_start(
+            now,
+            device=device,
+            app=app,
+            platform=platform,
+            token=token,
+            foreground=foreground,
+            provisional=provisional,
+            implicit_permission=implicit_permission,
+        )
+        self._last_sessions[device, app] = now  # (a refused session raised: nothing changed)
         return record
 
     def change_user(self, now: float, *, device: str, app: str, user: str) -> None:
         """``OneSignal.login(user)``: the device's subscription moves to ``user`` (R2, R14)."""
         self._app(app)
-        _check_id("device", device)
-        _check_user(user)
+        check_id("device", device)
+        check_user(user)
         self._tick(now)
         slot = (device, app)
-        sub = self._subscriptions.get(slot)
+        current = self.current_user(device, app)  # None: the slot was never seen
         profile = self._profiles.get(user)
         if profile is None:
-            current = self._profiles[sub.user] if sub is not None else None
             profile = self._profiles[user] = Profile(user)
-            if current is not None and current.anonymous:  # R14: the anonymous user is identified
-                profile.state, profile.state_changed_at = current.state, current.state_changed_at
-        _seen(profile, device)
-        if sub is None:
+            anonymous = self._profiles[current] if current is not None else None
+            if anonymous is not None and anonymous.anonymous:  # R14: it becomes this user
+                profile.state = anonymous.state
+                profile.state_changed_at = anonymous.state_changed_at
+        mark_seen(profile, device)
+        if current is None:
             self._new_subscription(slot, user)
-        elif sub.user != user:
-            self._reassign(sub, user, now)
+        elif current != user:
+            self._reassign(slot, current, user, now)
         else:
             return
         owned = self._owned[user]
         while len(owned) > self._max:  # detach the other with the oldest last session
             _, _, oldest = min(
-                (self._last_session(s), position, s)
+                (self._last_sessions.get(s, -math.inf), position, s)
                 for position, s in enumerate(owned)
                 if s != slot
             )
-            self._detach(self._subscriptions[oldest], now)
+            self._detach(oldest, user, now)
 
     def log_out(self, now: float, *, device: str, app: str) -> None:
         """``OneSignal.logout()``: the subscription moves to a new anonymous user (token kept)."""
         self._app(app)
-        _check_id("device", device)
+        check_id("device", device)
         self._tick(now)
-        sub = self._subscriptions.get((device, app))
-        if sub is not None and not self._profiles[sub.user].anonymous:
-            self._detach(sub, now)
-
-    def set_subscription(self, now: float, profile_id: str, state: SubscriptionState | str) -> None:
-        """The user's subscription state (SDK or REST), last set wins; it gates targeting (R9)."""
-        try:
-            new = SubscriptionState(state)
-        except ValueError:
-            allowed = ", ".join(s.value for s in SubscriptionState)
-            raise InvalidSubscriptionStateError(
-                f"unknown subscription state {state!r}; allowed: {allowed}"
-            ) from None
-        _check_id("profile id", profile_id)
-        profile = self._profiles.get(profile_id)
-        if profile is None and profile_id.startswith("anon:"):
-            raise UnknownProfileError(f"unknown anonymous profile {profile_id!r}")
-        self._tick(now)
-        if profile is None:
-            profile = self._profiles[profile_id] = Profile(profile_id)
-        self._set_state(profile, new, now)
-
-    # -- the sender --------------------------------------------------------------------------
-
-    def handle_response(self, now: float, token: str, result: SendResult) -> ResponseOutcome:
-        """Act on a provider's answer (R5, R6, R7, APNs' 410 timestamp): as the reference."""
-        _check_id("token", token)
-        if not isinstance(result, SendResult):
-            raise RegistryArgumentError(f"result must be a SendResult, got {result!r}")
-        action = classify(result)
-        record = self._tokens.get(token)
-        if record is not None and PROVIDER_OF[record.platform] is not result.provider:
-            raise RegistryError(
-                f"answer from {result.provider.value} for {record.platform.value} token {token!r}"
-            )
-        self._tick(now)
-        if record is None:
-            return ResponseOutcome(action, held=False)
-        record.last_push_at = now
-        if action is Action.DELIVERED:
-            record.last_accepted_at = now
-        elif action is Action.REMOVE:
-            if (
-                self._policy.honour_apns_timestamp
-                and result.provider is Provider.APNS
-                and result.status == 410
-                and result.timestamp is not None
-                and record.registered_at > result.timestamp
-            ):
-                return ResponseOutcome(action, held=True, stale_410=True)
-            last_sign = max(record.last_session_at, record.last_accepted_at or -math.inf)
-            estimate = result.timestamp if result.timestamp is not None else last_sign
-            self._uninstalls[record.slot] = UninstallEstimate(
-                record.device, record.app, record.profile, token, now, estimate
-            )
-            self._remove(record, now, Cause.BOUNCE)
-            return ResponseOutcome(action, held=True, removed=True)
-        elif action is Action.FLAG_CONFIG:
-            self._apps[record.app].config_flagged_at = now
-        elif action is Action.FLAG_PAYLOAD:
-            self._apps[record.app].payload_flagged_at = now
-        return ResponseOutcome(action, held=True)
-
-    def probe_targets(self, now: float, app: str) -> list[str]:
-        """None: OneSignal has no uninstall probes; campaign bounces reveal uninstalls (R7)."""
-        self._app(app)
-        self._tick(now)
-        return []
-
-    def prune_inactive(self, now: float) -> list[str]:
-        """Remove tokens with no session for ``policy.prune_after_days`` (no-op when off)."""
-        self._tick(now)
-        window = self._policy.prune_after_days
-        if window is None:
-            return []
-        pruned: list[str] = []
-        for order in self._sessions.values():
-            stale = list(order.quiet_since(now - window))
-            for token in stale:
-                self._remove(self._tokens[token], now, Cause.PRUNED)
-            pruned.extend(stale)
-        return pruned
-
-    def campaign_tokens(
-        self, app: str, *, foreground_only: bool = True, platform: Platform | str | None = None
-    ) -> list[TokenRecord]:
-        """Tokens a default campaign sends to: enabled ones of targetable users (R9)."""
-        self._app(app)
-        plat = self._platform(app, platform) if platform is not None else None
-        out: list[TokenRecord] = []
-        for profile_id in self._audience.holders(app, plat, foreground_only=foreground_only):
-            profile = self._profiles[profile_id]
-            if profile.state not in TARGETABLE:
-                continue
-            for (_, token_app), token in profile.tokens.items():
-                record = self._tokens[token]
-                if (
-                    token_app == app
-                    and (plat is None or record.platform is plat)
-                    and (record.foreground or not foreground_only)
-                ):
-                    out.append(record)
-        return out
+        current = self.current_user(device, app)
+        if current is not None and not self._profiles[current].anonymous:
+            self._detach((device, app), current, now)
 
     # -- look-ups ----------------------------------------------------------------------------
-
-    def audience(
-        self,
-        app: str,
-        *,
-        foreground_only: bool = True,
-        platform: Platform | str | None = None,
-        include_unsubscribed: bool = False,
-    ) -> list[str]:
-        """Users a default campaign to ``app`` targets (R9), in a deterministic order."""
-        self._app(app)
-        plat = self._platform(app, platform) if platform is not None else None
-        holders = self._audience.holders(app, plat, foreground_only=foreground_only)
-        if include_unsubscribed:
-            return list(holders)
-        return [p for p in holders if self._profiles[p].state in TARGETABLE]
-
-    def audience_size(
-        self, app: str, *, foreground_only: bool = True, platform: Platform | str | None = None
-    ) -> int:
-        """``len(audience(...))``, in O(1)."""
-        self._app(app)
-        plat = self._platform(app, platform) if platform is not None else None
-        return self._audience.targetable_count(app, plat, foreground_only=foreground_only)
-
-    def tokens(self) -> Iterator[TokenRecord]:
-        """Every token record held, in registration order."""
-        return iter(self._tokens.values())
-
-    def token(self, token: str) -> TokenRecord | None:
-        """The record of ``token``, if held."""
-        return self._tokens.get(token)
-
-    def token_for(self, device: str, app: str) -> TokenRecord | None:
-        """The record held by a (device, app) subscription, if any."""
-        sub = self._subscriptions.get((device, app))
-        return sub.record if sub is not None else None
-
-    def is_targetable(self, profile_id: str) -> bool:
-        """True when the user exists and is ``subscribed`` or ``opted_in`` (R9)."""
-        profile = self._profiles.get(profile_id)
-        return profile is not None and profile.state in TARGETABLE
-
-    def has_profile(self, profile_id: str) -> bool:
-        """True when the registry has created ``profile_id``."""
-        return profile_id in self._profiles
-
-    def profile(self, profile_id: str) -> Profile:
-        """The user named ``profile_id``; raises :class:`UnknownProfileError`."""
-        profile = self._profiles.get(profile_id)
-        if profile is None:
-            raise UnknownProfileError(f"unknown profile {profile_id!r}")
-        return profile
-
-    def profiles(self) -> Iterator[Profile]:
-        """Every user, anonymous ones included, in creation order."""
-        return iter(self._profiles.values())
 
     def subscriptions(self, profile_id: str) -> list[Slot]:
         """The (device, app) subscriptions a user holds, with or without a token, join order."""
         return list(self._owned.get(profile_id, ()))
 
+    def subscription(self, device: str, app: str) -> Subscription | None:
+        """A (device, app) subscription as it is now (None: never seen)."""
+        held = self._slots.get((device, app))
+        if held is None:
+            return None
+        record = held if isinstance(held, TokenRecord) else None
+        user = held.profile if isinstance(held, TokenRecord) else held
+        return Subscription(device, app, user, self._last_sessions.get((device, app)), record)
+
     def user_of(self, device: str, app: str) -> str | None:
         """The user a (device, app) subscription belongs to (None: never seen)."""
-        sub = self._subscriptions.get((device, app))
-        return sub.user if sub is not None else None
+        return self.current_user(device, app)
 
-    def uninstall_estimate(self, device: str, app: str) -> UninstallEstimate | None:
-        """What the registry concluded about an uninstall of the slot from a bounce (R7)."""
-        return self._uninstalls.get((device, app))
+    # -- the model's own rules ---------------------------------------------------------------
 
-    # -- internals ---------------------------------------------------------------------------
+    def _new_slot(self, slot: Slot) -> str:
+        """A slot's first session: its subscription, under a new anonymous user."""
+        user = self._new_anonymous(slot)
+        self._new_subscription(slot, user)
+        return user
 
-    def _tick(self, now: float) -> None:
-        given: object = now
-        try:
-            finite = isinstance(given, numbers.Real) and math.isfinite(given)
-        except OverflowError:  # an int too large for a float
-            finite = False
-        if not finite:
-            raise InvalidTimeError(f"now must be a finite number of days, got {now!r}")
-        if now < self._now:
-            raise TimeWentBackwardsError(f"now={now!r} is earlier than the latest {self._now!r}")
-        self._now = now
-
-    def _app(self, app: str) -> App:
-        found = self._apps.get(app) if isinstance(app, str) else None
-        if found is None:
-            _check_id("app", app)
-            known = ", ".join(sorted(self._apps)) or "none"
-            raise UnknownAppError(f"unknown app {app!r}; registered apps: {known}")
-        return found
-
-    def _platform(self, app: str, platform: Platform | str) -> Platform:
-        known = self._app(app)
-        try:
-            plat = parse_platform(platform)
-        except UnknownPlatformError as error:
-            raise RegistryError(str(error)) from None
-        if plat not in known.platforms:
-            allowed = ", ".join(sorted(p.value for p in known.platforms))
-            raise PlatformNotSupportedError(
-                f"app {app!r} is not published on {plat.value}; its platforms: {allowed}"
-            )
-        return plat
-
-    def _last_session(self, slot: Slot) -> float:
-        last = self._subscriptions[slot].last_session_at
-        return last if last is not None else -math.inf
+    def _opt_in(self, profile_id: str, now: float) -> None:
+        """A grant enables the subscription only (R4): the user's state is left as it is."""
 
     def _new_anonymous(self, slot: Slot, *, detached: bool = False) -> str:
         """A new anonymous user for ``slot`` (the next free id if the one due is taken).
@@ -547,82 +227,26 @@ class SubscriptionRegistry:
             user = f"{base}:{made}"
         self._anonymous_made[slot] = made + 1
         profile = self._profiles[user] = Profile(user, anonymous=True)
-        _seen(profile, slot[0])
+        mark_seen(profile, slot[0])
         return user
 
-    def _new_subscription(self, slot: Slot, user: str) -> Subscription:
-        sub = self._subscriptions[slot] = Subscription(slot[0], slot[1], user)
+    def _new_subscription(self, slot: Slot, user: str) -> None:
+        self._slots[slot] = user
         self._owned.setdefault(user, {})[slot] = None
-        return sub
 
-    def _reassign(self, sub: Subscription, user: str, now: float) -> None:
+    def _reassign(self, slot: Slot, old: str, user: str, now: float) -> None:
         """The subscription (and its token, if any: R13's remove + add) moves to ``user``."""
-        slot = (sub.device, sub.app)
-        owned = self._owned[sub.user]
+        owned = self._owned[old]
         del owned[slot]
         if not owned:
-            del self._owned[sub.user]
-        sub.user = user
+            del self._owned[old]
         self._owned.setdefault(user, {})[slot] = None
-        if sub.record is not None:
-            self._move(sub.record, user, now)
+        held = self._slots[slot]
+        if isinstance(held, TokenRecord):
+            self._move(held, user, now)  # the slot's user is its record's profile
+        else:
+            self._slots[slot] = user
 
-    def _detach(self, sub: Subscription, now: float) -> None:
-        """The subscription moves to a new anonymous user (logout, or the limit)."""
-        self._reassign(sub, self._new_anonymous((sub.device, sub.app), detached=True), now)
-
-    def _emit(self, record: TokenRecord, change: Change, cause: Cause, now: float) -> None:
-        if self.events.active:
-            self.events.emit(TokenEvent(now, change, cause, *_EVENT_FIELDS(record)))
-
-    def _add(self, record: TokenRecord, now: float) -> None:
-        self._tokens[record.token] = record
-        self._subscriptions[record.slot].record = record
-        profile = self._profiles[record.profile]
-        _hold(profile, record.slot, record.token)
-        self._audience.add(profile, record.app, record.platform, record.foreground)
-        self._emit(record, Change.ADD, Cause.REGISTERED, now)
-
-    def _remove(self, record: TokenRecord, now: float, cause: Cause) -> None:
-        del self._tokens[record.token]
-        self._subscriptions[record.slot].record = None
-        profile = self._profiles[record.profile]
-        _release(profile, record.slot)
-        self._audience.remove(profile, record.app, record.platform, record.foreground)
-        sessions = self._sessions.get(record.app)
-        if sessions is not None:
-            sessions.discard(record.token)
-        self._emit(record, Change.REMOVE, cause, now)
-
-    def _move(self, record: TokenRecord, user: str, now: float) -> None:
-        old = self._profiles[record.profile]
-        _release(old, record.slot)
-        self._audience.remove(old, record.app, record.platform, record.foreground)
-        self._emit(record, Change.REMOVE, Cause.MOVED, now)
-        record.profile = user
-        record.updated_at = now
-        new = self._profiles[user]
-        _hold(new, record.slot, record.token)
-        self._audience.add(new, record.app, record.platform, record.foreground)
-        self._emit(record, Change.ADD, Cause.MOVED, now)
-
-    def _update_permission(
-        self, record: TokenRecord, shown: bool, provisional: bool, now: float
-    ) -> None:
-        if record.foreground != shown:
-            profile = self._profiles[record.profile]
-            self._audience.set_foreground(profile, record.app, record.platform, shown)
-        record.foreground = shown
-        record.provisional = provisional
-        record.updated_at = now
-        self._emit(record, Change.UPDATE, Cause.PERMISSION, now)
-
-    def _set_state(self, profile: Profile, new: SubscriptionState, now: float) -> None:
-        old = profile.state
-        profile.state = new
-        profile.state_changed_at = now
-        targetable = new in TARGETABLE
-        if (old in TARGETABLE) != targetable:
-            self._audience.targetability_changed(profile, targetable)
-            for listener in self._targetability_listeners:
-                listener(profile.profile_id, targetable)
+    def _detach(self, slot: Slot, user: str, now: float) -> None:
+        """``user``'s subscription moves to a new anonymous user (logout, or the limit)."""
+        self._reassign(slot, user, self._new_anonymous(slot, detached=True), now)
