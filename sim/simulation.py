@@ -84,7 +84,7 @@ class Simulation:
             timeseries=pd.DataFrame(self.timeseries.rows(), columns=list(COLUMNS)),
             sends=pd.DataFrame(self.sends.rows(), columns=list(SEND_COLUMNS)),
             bounces=bounces,
-            latencies=pd.DataFrame(self.latencies.rows(), columns=list(LATENCY_COLUMNS)),
+            latencies=pd.DataFrame(self.latencies.rows(end=now), columns=list(LATENCY_COLUMNS)),
             funnel=pd.DataFrame(self.timeseries.funnel_rows(), columns=list(FUNNEL_COLUMNS)),
             stale_causes=pd.DataFrame(self.timeseries.cause_rows(), columns=list(CAUSE_COLUMNS)),
             open_latencies=self.latencies.open_counts(),

@@ -1,11 +1,20 @@
-"""Latencies between a truth change and the registry catching up.
+"""Latencies between a truth change and the registry catching up, open ones censored at the end.
 
 - uninstall → detection: the app is uninstalled (or its device wiped) while the registry holds its
   token, until the registry removes that token;
 - token rotation → re-registration: the device gets a new token while the registry holds the old
-  one, until the registry adds the new one;
+  one, or while it has not yet caught up with an earlier rotation of that device, until the
+  registry adds the device's newest token. A rotation superseded by another before any session
+  ends with the later one, when the newest token is registered (the registry caught up with the
+  device; DESIGN §5);
 - user switch → token move: a different user logs in on a device whose token the registry holds for
-  someone else, until the registry moves the token to that user.
+  someone else, until the registry moves the token to that user. A switch superseded by another
+  before the move ends when the token moves to the newest user, or when the user the registry
+  holds the token for logs in again (the registry is right again).
+
+Every change followed ends as one row: completed (``observed`` true), or still open at the end of
+the run (``observed`` false, ``end`` the end of the run and ``latency_days`` the time it had been
+open: a right-censored latency, see :mod:`sim.metrics.survival`).
 """
 
 from __future__ import annotations
@@ -14,7 +23,10 @@ from sim.registry import Cause, Change, TokenEvent
 from sim.registry.protocol import RegistryProtocol
 from sim.world.signals import Truth, TruthEvent
 
-LATENCY_COLUMNS = ("kind", "platform", "start", "end", "latency_days")
+#: ``latency_days`` is ``end - start``; ``observed`` is false for a latency still open at ``end``
+LATENCY_COLUMNS = ("kind", "platform", "start", "end", "latency_days", "observed")
+#: one row in :data:`LATENCY_COLUMNS` order
+LatencyRow = tuple[str, str, float, float, float, bool]
 
 UNINSTALL = "uninstall_detection"
 ROTATION = "rotation_reregistration"
@@ -25,64 +37,96 @@ _GONE = frozenset({Truth.UNINSTALL, Truth.REPLACED})
 _TOKEN_CHANGED, _LOGIN = Truth.TOKEN_CHANGED, Truth.LOGIN
 _ADD, _REMOVE, _REGISTERED, _MOVED = Change.ADD, Change.REMOVE, Cause.REGISTERED, Cause.MOVED
 
+#: when a change started and on which platform
+_Start = tuple[float, str]
+
 
 class Latencies:
     """Pairs truth events with the registry events that catch up with them."""
 
     def __init__(self, registry: RegistryProtocol) -> None:
         self.registry = registry
-        self._uninstalled: dict[str, tuple[float, str]] = {}  # dead token → (time, platform)
-        self._rotated: dict[str, tuple[float, str]] = {}  # new token → (time, platform)
-        self._switched: dict[str, tuple[float, str, str]] = {}  # install → (time, platform, user)
-        self._rows: list[tuple[str, str, float, float, float]] = []
+        self._uninstalled: dict[str, _Start] = {}  # dead token → start
+        # newest token of a device → the rotations waiting for it, oldest first
+        self._rotated: dict[str, list[_Start]] = {}
+        # install → (the switches waiting for the move, oldest first; the newest user)
+        self._switched: dict[str, tuple[list[_Start], str]] = {}
+        self._rows: list[LatencyRow] = []
         registry.subscribe(self._on_token_event)
 
     def on_truth(self, event: TruthEvent) -> None:
         """Listener for the world's truth events."""
         kind, old_token = event.kind, event.old_token
-        if old_token is not None and (kind is _TOKEN_CHANGED or kind in _GONE):
-            if self.registry.token(old_token) is None:
-                return  # the registry never held it: nothing to catch up with
-            if kind is _TOKEN_CHANGED:
-                assert event.new_token is not None
-                self._rotated[event.new_token] = (event.time, event.platform.value)
-            else:
+        if old_token is not None and kind is _TOKEN_CHANGED:
+            assert event.new_token is not None
+            waiting = self._rotated.pop(old_token, None)
+            if waiting is None:
+                if self.registry.token(old_token) is None:
+                    return  # the registry never held it: nothing to catch up with
+                waiting = []
+            waiting.append((event.time, event.platform.value))
+            self._rotated[event.new_token] = waiting
+        elif old_token is not None and kind in _GONE:
+            if self.registry.token(old_token) is not None:
                 self._uninstalled[old_token] = (event.time, event.platform.value)
         elif kind is _LOGIN and event.user is not None:
-            record = self.registry.token_for(event.install_id, "app")
-            if record is not None and record.profile != event.user:
-                self._switched[event.install_id] = (event.time, event.platform.value, event.user)
+            self._on_login(event, event.user)
+
+    def _on_login(self, event: TruthEvent, user: str) -> None:
+        install = event.install_id
+        record = self.registry.token_for(install, "app")
+        opened = self._switched.pop(install, None)
+        waiting = opened[0] if opened is not None else []
+        if record is not None and record.profile == user:
+            # back to the user the registry holds the token for: earlier switches end here
+            for start in waiting:
+                self._close(SWITCH, start, event.time)
+            return
+        if record is not None:
+            waiting.append((event.time, event.platform.value))
+        if waiting:
+            self._switched[install] = (waiting, user)
+
+    def _close(self, kind: str, start: _Start, end: float) -> None:
+        self._rows.append((kind, start[1], start[0], end, end - start[0], True))
 
     def _on_token_event(self, event: TokenEvent) -> None:
         if event.change is _REMOVE:
             start = self._uninstalled.pop(event.token, None)
             if start is not None:
-                self._rows.append(
-                    (UNINSTALL, start[1], start[0], event.time, event.time - start[0])
-                )
+                self._close(UNINSTALL, start, event.time)
         elif event.change is _ADD:
             if event.cause is _REGISTERED:
-                start = self._rotated.pop(event.token, None)
-                if start is not None:
-                    self._rows.append(
-                        (ROTATION, start[1], start[0], event.time, event.time - start[0])
-                    )
+                waiting = self._rotated.pop(event.token, None)
+                if waiting is not None:
+                    for start in waiting:
+                        self._close(ROTATION, start, event.time)
             elif event.cause is _MOVED:
                 switch = self._switched.get(event.device)
-                if switch is not None and switch[2] == event.profile:
+                if switch is not None and switch[1] == event.profile:
                     del self._switched[event.device]
-                    self._rows.append(
-                        (SWITCH, switch[1], switch[0], event.time, event.time - switch[0])
-                    )
+                    for start in switch[0]:
+                        self._close(SWITCH, start, event.time)
 
-    def rows(self) -> list[tuple[str, str, float, float, float]]:
-        """Completed latencies, in :data:`LATENCY_COLUMNS` order."""
-        return list(self._rows)
+    def rows(self, end: float | None = None) -> list[LatencyRow]:
+        """Completed latencies in the order they ended, in :data:`LATENCY_COLUMNS` order.
+
+        With ``end`` (the end of the run), then one censored row per latency still open, in order
+        of start: ``end`` as its end, ``end - start`` as its latency, ``observed`` false.
+        """
+        rows = list(self._rows)
+        if end is not None:
+            open_: list[tuple[str, _Start]] = [(UNINSTALL, s) for s in self._uninstalled.values()]
+            open_ += [(ROTATION, s) for waiting in self._rotated.values() for s in waiting]
+            open_ += [(SWITCH, s) for waiting, _ in self._switched.values() for s in waiting]
+            open_.sort(key=lambda item: item[1][0])
+            rows += [(kind, p, t, end, end - t, False) for kind, (t, p) in open_]
+        return rows
 
     def open_counts(self) -> dict[str, int]:
         """Truth changes the registry had not caught up with at the end (right-censored)."""
         return {
             UNINSTALL: len(self._uninstalled),
-            ROTATION: len(self._rotated),
-            SWITCH: len(self._switched),
+            ROTATION: sum(len(waiting) for waiting in self._rotated.values()),
+            SWITCH: sum(len(waiting) for waiting, _ in self._switched.values()),
         }

@@ -14,7 +14,12 @@ from typing import Any
 
 import pandas as pd
 
+from sim.metrics.latency import ROTATION, SWITCH, UNINSTALL
+from sim.metrics.survival import SurvivalCurve, kaplan_meier
 from sim.metrics.timeseries import ALL, CAUSE_COLUMNS, COLUMNS, FUNNEL_COLUMNS
+
+#: the latency kinds, each with a ``median_<kind>_days`` figure in :meth:`RunResult.summary`
+LATENCY_KINDS = (UNINSTALL, ROTATION, SWITCH)
 
 
 @dataclass
@@ -24,7 +29,9 @@ class RunResult:
     - ``timeseries``: one row per (sample time, platform), ``platform == "all"`` for the total;
     - ``sends``: one row per (campaign or probe, platform) with the outcome counts;
     - ``bounces``: bounces per (campaign, platform, status, reason);
-    - ``latencies``: one row per completed latency; ``open_latencies`` counts the censored ones;
+    - ``latencies``: one row per truth change followed (:mod:`sim.metrics.latency`): completed
+      (``observed``), or still open at the end of the run and censored there; ``open_latencies``
+      counts the censored ones per kind, and :meth:`latency_curve` gives their survival estimate;
     - ``funnel``: per (sample time, platform, step) the installed devices passing every step from
       "installed" to "subscribed" (truly reachable on that device);
     - ``stale_causes``: per (sample time, platform, cause) the registry's foreground tokens that
@@ -71,8 +78,10 @@ class RunResult:
     def after_warm_up(self) -> RunResult:
         """The same result with everything before ``warm_up_days`` left out.
 
-        Samples and sends before the warm-up end, and latencies that ended before it, are
-        dropped; the event log is kept whole.
+        Samples and sends before the warm-up end, and latencies of truth changes before it, are
+        dropped; the event log is kept whole. (Latencies are chosen by when they start, not by
+        when they end: choosing by end would keep the long latencies of the warm-up and drop its
+        short ones.)
         """
         warm = self.warm_up_days
         if warm <= 0:
@@ -86,7 +95,7 @@ class RunResult:
             timeseries=ts[ts["time"] >= warm].reset_index(drop=True),
             sends=sends[sends["time"] >= warm].reset_index(drop=True),
             bounces=self.bounces[self.bounces["campaign"].isin(kept)].reset_index(drop=True),
-            latencies=lat[lat["end"] >= warm].reset_index(drop=True),
+            latencies=lat[lat["start"] >= warm].reset_index(drop=True),
             funnel=self.funnel[self.funnel["time"] >= warm].reset_index(drop=True),
             stale_causes=self.stale_causes[self.stale_causes["time"] >= warm].reset_index(
                 drop=True
@@ -103,8 +112,27 @@ class RunResult:
             raise ValueError(f"no samples for platform {platform!r}")
         return rows.iloc[-1]
 
+    def latency_curve(self, kind: str, platform: str = ALL) -> SurvivalCurve:
+        """The Kaplan–Meier estimate of ``kind``'s latency on ``platform`` (``"all"``: every one).
+
+        Taken over the latencies of truth changes from the end of the warm-up on, the open ones
+        censored at the end of the run.
+        """
+        lat = self.latencies
+        rows = lat[(lat["kind"] == kind) & (lat["start"] >= self.warm_up_days)]
+        if platform != ALL:
+            rows = rows[rows["platform"] == platform]
+        return kaplan_meier(
+            rows["latency_days"].to_numpy(dtype=float), rows["observed"].to_numpy(dtype=bool)
+        )
+
     def summary(self) -> dict[str, Any]:
-        """Headline figures: the end-of-run state, and totals and means after the warm-up."""
+        """Headline figures: the end-of-run state, and totals and means after the warm-up.
+
+        ``median_<kind>_days`` is the Kaplan–Meier median of each latency kind (open latencies
+        censored at the end of the run): None when there is none, or when fewer than half had
+        ended by the longest time followed.
+        """
         last = self.final()
         warm = self.warm_up_days
         sends = self.sends[self.sends["time"] >= warm]
@@ -113,10 +141,8 @@ class RunResult:
             column: int(campaigns[column].sum())
             for column in ("targeted", "sent", "bounced", "displayed", "misdirected", "dropped")
         }
-        lat = self.latencies[self.latencies["end"] >= warm]
         medians = {
-            f"median_{kind}_days": float(lat[lat["kind"] == kind]["latency_days"].median())
-            for kind in sorted(set(lat["kind"]))
+            f"median_{kind}_days": self.latency_curve(kind).median for kind in sorted(LATENCY_KINDS)
         }
         return {
             "seed": self.seed,
@@ -237,8 +263,9 @@ def merge(results: Sequence[RunResult]) -> RunResult:
     summed: time-series counts per (time, platform), with ``stale_rate`` recomputed from the
     summed dead, zombie and foreground tokens (not averaged); funnel steps and stale causes per
     (time, platform, step or cause); sends per (campaign, platform); bounces per code; open
-    latencies per kind. Completed latencies and the event log are concatenated shard by shard and
-    stably sorted by end time and by time.
+    latencies per kind. Latencies (completed, then the censored ones, which all end at the end of
+    the run) and the event log are concatenated shard by shard and stably sorted by end time and
+    by time.
 
     Distinct-profile counts (believed and truly reachable, reachable but unknown) are summed too,
     which is exact because no profile spans two shards: a person's profile lives on the devices of

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sim.metrics.latency import ROTATION, SWITCH, UNINSTALL
 from sim.metrics.results import RunResult
+from sim.metrics.survival import SurvivalCurve
 from sim.metrics.timeseries import ALL
 from sim.report.plots import PLATFORM_LABELS, PLATFORMS, campaign_outcomes, days_phrase
 
@@ -130,16 +131,47 @@ def _sends(result: RunResult, platform: str) -> _Sends:
     )
 
 
-def _median(result: RunResult, kind: str, platform: str = ALL) -> float | None:
-    lat = result.latencies
-    rows = lat[lat["kind"] == kind]
-    if platform != ALL:
-        rows = rows[rows["platform"] == platform]
-    return float(rows["latency_days"].median()) if not rows.empty else None
+def fmt_median(curve: SurvivalCurve) -> str:
+    """A Kaplan–Meier median latency: ``13.8 days``, ``> 335.0 days`` or a dash.
+
+    ``>`` the longest time followed when fewer than half had ended by then; a dash when nothing
+    was followed.
+    """
+    if not curve.observations:
+        return _NA
+    if curve.median is None:
+        return f"> {fmt_duration(curve.last)}"
+    return fmt_duration(curve.median)
 
 
-def _count(result: RunResult, kind: str) -> int:
-    return int((result.latencies["kind"] == kind).sum())
+def _uninstall_sentence(result: RunResult) -> str:
+    """The uninstall → detection medians per platform, and how many were still undetected."""
+    total = result.latency_curve(UNINSTALL)
+    if not int(total.events.sum()):
+        tail = (
+            f" ({fmt_int(total.censored)} uninstalls still undetected at the end)"
+            if total.censored
+            else ""
+        )
+        return f"No uninstall was detected in this run{tail}."
+    parts = []
+    for platform in PLATFORMS[1:]:
+        curve = result.latency_curve(UNINSTALL, platform)
+        if not curve.observations:
+            continue
+        median = (
+            fmt_duration(curve.median)
+            if curve.median is not None
+            else f"more than {fmt_duration(curve.last)}"
+        )
+        parts.append(f"{median} on {PLATFORM_LABELS[platform]}")
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    return (
+        f"The registry learned of an uninstall after a median of {listed} (Kaplan–Meier: of "
+        f"{fmt_int(total.observations)} uninstalls, {fmt_int(total.censored)} "
+        f"({fmt_pct(total.censored, total.observations)}) were still undetected at the end of "
+        "the run and count as undetected until then, not dropped)."
+    )
 
 
 def _registry_model(result: RunResult) -> str:
@@ -208,27 +240,7 @@ def _what_it_says(result: RunResult) -> str:
         )
     else:
         sentences.append("No campaign push was sent in this run.")
-    open_uninstalls = result.open_latencies.get(UNINSTALL, 0)
-    medians = [
-        (PLATFORM_LABELS[p], _median(result, UNINSTALL, p))
-        for p in PLATFORMS[1:]
-        if _median(result, UNINSTALL, p) is not None
-    ]
-    if medians:
-        parts = [f"{fmt_duration(m)} on {name}" for name, m in medians]
-        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
-        sentences.append(
-            f"The registry learned of an uninstall after a median of {listed} "
-            f"({fmt_int(_count(result, UNINSTALL))} detected; {fmt_int(open_uninstalls)} still "
-            "undetected at the end)."
-        )
-    else:
-        tail = (
-            f" ({fmt_int(open_uninstalls)} uninstalls still undetected at the end)"
-            if open_uninstalls
-            else ""
-        )
-        sentences.append(f"No uninstall was detected in this run{tail}.")
+    sentences.append(_uninstall_sentence(result))
     return " ".join(sentences)
 
 
@@ -253,7 +265,7 @@ def _table(result: RunResult) -> list[str]:
         return f"| {label} | " + " | ".join(cells) + " |"
 
     def latency_row(label: str, kind: str) -> str:
-        cells = [fmt_duration(_median(result, kind, p)) for p in PLATFORMS]
+        cells = [fmt_median(result.latency_curve(kind, p)) for p in PLATFORMS]
         return f"| {label} | " + " | ".join(cells) + " |"
 
     lines = [
@@ -297,12 +309,18 @@ def _table(result: RunResult) -> list[str]:
 
 def _table_notes(result: RunResult) -> str:
     sends = _sends(result, ALL)
-    opened = result.open_latencies
+    return f"Campaign sends including retries: {fmt_int(sends.sent)}. " + _latency_note(result)
+
+
+def _latency_note(result: RunResult) -> str:
+    """How the latency medians were estimated, and how many were censored."""
+    censored = {kind: result.latency_curve(kind).censored for kind in (UNINSTALL, ROTATION, SWITCH)}
     return (
-        f"Campaign sends including retries: {fmt_int(sends.sent)}. Not caught up at the end "
-        f"(censored, not in the medians): {fmt_int(opened.get(UNINSTALL, 0))} uninstalls, "
-        f"{fmt_int(opened.get(ROTATION, 0))} token rotations, "
-        f"{fmt_int(opened.get(SWITCH, 0))} user switches."
+        "Latency medians are Kaplan–Meier estimates: what the registry had not caught up with at "
+        f"the end of the run ({fmt_int(censored[UNINSTALL])} uninstalls, "
+        f"{fmt_int(censored[ROTATION])} token rotations, {fmt_int(censored[SWITCH])} user "
+        "switches) counts as censored there, not dropped; “>” marks a median not reached by the "
+        "longest time followed."
     )
 
 
@@ -320,6 +338,44 @@ def _funnel_caption(result: RunResult) -> str:
         "Installed devices kept by each step, from installed to truly reachable; the biggest loss "
         f'across platforms is at "{step.replace("_", " ")}" ({fmt_int(lost)} devices, '
         f"{fmt_pct(lost, installed)} of {fmt_int(installed)} installed)."
+    )
+
+
+def _apns_shortest_lag(result: RunResult) -> float:
+    """Days before APNs can first answer 410 for an uninstalled app (its lag's shift, or low)."""
+    providers = result.params.get("providers")
+    if not isinstance(providers, dict):
+        return 0.0
+    window = providers.get("apns_lag_days")  # the older form: [low, high]
+    if isinstance(window, list | tuple) and window and isinstance(window[0], int | float):
+        return float(window[0])
+    lag = providers.get("apns_lag")
+    if isinstance(lag, dict):
+        for key in ("shift_days", "low_days", "days"):
+            if isinstance(lag.get(key), int | float):
+                return float(lag[key])
+    return 0.0
+
+
+def _early_ios_note(result: RunResult) -> str:
+    """What the iOS curve's early drop is: detections before APNs can answer 410 at all."""
+    shortest = _apns_shortest_lag(result)
+    lat = result.latencies
+    rows = lat[
+        (lat["kind"] == UNINSTALL)
+        & (lat["platform"] == "ios")
+        & (lat["start"] >= result.warm_up_days)
+        & lat["observed"]
+    ]
+    early = int((rows["latency_days"] < shortest).sum())
+    if shortest <= 0 or early == 0:
+        return ""
+    return (
+        f" The early drop of the iOS curve ({fmt_int(early)} of {fmt_int(len(rows))} iOS "
+        f"detections, {fmt_pct(early, len(rows))}, within {shortest:g} days — before APNs can "
+        "answer 410 at all) is phones replaced and restored from a backup: the restored app "
+        "registers a new token for the same install, which replaces the old phone's (R1) with "
+        "no bounce needed."
     )
 
 
@@ -366,12 +422,17 @@ def _caption(result: RunResult, stem: str) -> str:
             f"{fmt_rate(float(share.max()))} over {fmt_int(len(table))} campaigns."
         )
     if stem == "uninstall_latency":
-        detected = _count(result, UNINSTALL)
-        if not detected:
-            return "No uninstall was detected in this run."
+        total = result.latency_curve(UNINSTALL)
+        if not total.observations:
+            return "No uninstall of an app whose token the registry held happened in this run."
         return (
-            "How long an uninstalled app stays in the audience before a bounce reveals it; the "
-            f"dashed line is each platform's median ({fmt_int(detected)} detections)."
+            "How long an uninstalled app stays in the audience before the registry notices: the "
+            "share of uninstalls not yet detected, by days since the uninstall (Kaplan–Meier "
+            f"survival curves; the {fmt_int(total.censored)} "
+            f"({fmt_pct(total.censored, total.observations)}) still undetected at the end of the "
+            "run count as undetected until then). Where a curve crosses 50% is that platform's "
+            "median; where it levels off above 0 is the share the registry never finds."
+            + _early_ios_note(result)
         )
     return f"{stem.replace('_', ' ').capitalize()}."
 
@@ -381,7 +442,7 @@ _PLOT_TITLES = {
     "funnel": "Reachability funnel",
     "stale_tokens": "Stale foreground tokens",
     "send_outcomes": "Campaign send outcomes",
-    "uninstall_latency": "Uninstall → detection latency",
+    "uninstall_latency": "Uninstall → detection: share not yet detected",
 }
 
 
@@ -424,4 +485,12 @@ def render_report(
     return "\n".join(lines).rstrip() + "\n"
 
 
-__all__ = ["fmt_duration", "fmt_int", "fmt_pct", "fmt_rate", "fmt_ratio", "render_report"]
+__all__ = [
+    "fmt_duration",
+    "fmt_int",
+    "fmt_median",
+    "fmt_pct",
+    "fmt_rate",
+    "fmt_ratio",
+    "render_report",
+]

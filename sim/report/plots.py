@@ -21,10 +21,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
 
 from sim.metrics.latency import UNINSTALL
 from sim.metrics.results import RunResult
+from sim.metrics.survival import SurvivalCurve
 from sim.metrics.timeseries import ALL
 
 #: platforms in drawing order (the total first, then iOS, Android, web)
@@ -292,84 +292,106 @@ def plot_send_outcomes(result: RunResult, title: str) -> Figure:
     return fig
 
 
-def _bins(values: FloatArray) -> FloatArray:
-    """Shared bin edges from day 0, in steps of ¼, ½, 1, 2 … days (about 20–60 bins)."""
-    top = float(values.max()) if values.size else 1.0
-    step = 0.25
-    while top / step > 60:
-        step *= 2
-    return np.arange(0.0, top + step + 1e-9, step)
+def _median_phrase(curve: SurvivalCurve) -> str:
+    """``median 10.3 days``, or ``median > 335 days`` when fewer than half ended in the run."""
+    if curve.median is None:
+        return f"median > {curve.last:.0f} days (not reached)"
+    return f"median {curve.median:.1f} days"
 
 
 def plot_uninstall_latency(result: RunResult, title: str) -> Figure:
-    """Histogram of uninstall → detection latency, one panel per platform, medians marked."""
-    lat = result.latencies
-    lat = lat[lat["kind"] == UNINSTALL]
-    still_open = result.open_latencies.get(UNINSTALL, 0)
-    if lat.empty:
+    """Survival curves of uninstall → detection: the share of uninstalls not yet detected.
+
+    One Kaplan–Meier step curve per platform, S(t) in % against days since the uninstall, each
+    median marked where its curve crosses 50 %. Uninstalls still undetected at the end of the run
+    count as undetected until then (censored), so a curve that flattens above 0 shows the share
+    the registry never finds. When most detections happen early in a long run, the left panel
+    zooms on them (up to a quarter past the time by which 95 % of each curve's eventual drop has
+    happened) and a narrow right panel shows the whole time followed.
+    """
+    subject = "Uninstall → detection latency"
+    curves = {p: result.latency_curve(UNINSTALL, p) for p in PLATFORMS[1:]}
+    curves = {p: c for p, c in curves.items() if c.observations}
+    followed = sum(c.observations for c in curves.values())
+    if not followed:
         fig = _figure(11, 4.5)
         ax = fig.add_subplot()
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_xlabel("days from uninstall to detection (days)")
-        ax.set_ylabel("uninstalls detected (count)")
-        extra = f"\n({still_open:,} uninstalls still undetected at the end)" if still_open else ""
-        _note(ax, f"no uninstall detected in this run{extra}")
-        _heading(fig, "Uninstall → detection latency", title)
+        ax.set_xlabel("days since the uninstall")
+        ax.set_ylabel("uninstalls not yet detected (%)")
+        _note(ax, "no uninstall of a registered app in this run")
+        _heading(fig, subject, title)
         return fig
-    platforms = PLATFORMS[1:]
-    fig = _figure(11, 7.5)
-    grid = fig.subplots(len(platforms), 1, sharex=True, squeeze=False)
-    axes: list[Axes] = list(grid.flat)
-    bins = _bins(lat["latency_days"].to_numpy(dtype=np.float64))
-    for ax, platform in zip(axes, platforms, strict=True):
-        colour = PLATFORM_COLOURS[platform]
-        name = PLATFORM_LABELS[platform]
-        values = lat[lat["platform"] == platform]["latency_days"].to_numpy(dtype=np.float64)
-        ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
+    last = max(c.last for c in curves.values())
+    detected_by = max((_mostly_detected_by(c) for c in curves.values()), default=0.0)
+    zoom = max(1.0, 1.25 * detected_by)
+    split = zoom < 0.6 * last
+    fig = _figure(11, 6.0)
+    if split:
+        grid = fig.subplots(1, 2, sharey=True, width_ratios=(3, 1), squeeze=False)
+        axes: list[Axes] = list(grid.flat)
+    else:
+        axes = [fig.add_subplot()]
+    for ax in axes:
+        ax.axhline(50, color="#777777", linestyle="--", linewidth=1.0)
+        ax.grid(True, color="#e5e5e5", linewidth=0.8)
         ax.set_axisbelow(True)
-        ax.set_ylabel("uninstalls (count)")
-        if values.size == 0:
-            ax.set_title(name, loc="left", fontsize=11, color=colour)
-            _note(ax, f"no uninstall detected on {name}")
-            ax.set_yticks([])
-            continue
-        counts, _, _ = ax.hist(
-            values, bins=list(bins), color=colour, alpha=0.75, edgecolor="white", linewidth=0.5
+        ax.set_ylim(0, 102)
+        ax.set_xlabel("days since the uninstall")
+    axes[0].set_ylabel("uninstalls not yet detected (%)")
+    for platform, curve in curves.items():
+        colour = PLATFORM_COLOURS[platform]
+        x, y = curve.steps()
+        label = (
+            f"{PLATFORM_LABELS[platform]}: {_median_phrase(curve)}\n"
+            f"{100 * curve.censored_share:.0f}% of {curve.observations:,} undetected at the end"
         )
-        ax.set_ylim(0, max(float(np.max(counts)), 1.0) * 1.3)  # headroom for the median label
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-        median = float(np.median(values))
-        ax.axvline(median, color="black", linestyle="--", linewidth=1.4)
-        right = median > float(bins[-1]) / 2
-        ax.annotate(
-            f"median {median:.1f} days",
-            (median, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(-5 if right else 5, -4),
-            textcoords="offset points",
-            ha="right" if right else "left",
-            va="top",
-            fontsize=9,
-        )
-        ax.set_title(
-            f"{name}: {values.size:,} detected, median {median:.1f} days",
-            loc="left",
-            fontsize=11,
-            color=colour,
-        )
-    axes[-1].set_xlabel("days from uninstall to detection (days)")
-    axes[-1].set_xlim(0, float(bins[-1]))
+        axes[0].step(x, 100 * y, where="post", color=colour, linewidth=2.0, label=label)
+        if curve.median is not None:
+            axes[0].plot([curve.median] * 2, [0, 50], color=colour, linestyle=":", linewidth=1.2)
+            axes[0].plot([curve.median], [50], "o", color=colour, markersize=6)
+        if split:
+            axes[1].step(x, 100 * y, where="post", color=colour, linewidth=2.0)
+    axes[0].set_title(
+        "Share of uninstalls the registry has not yet detected, by days since the uninstall",
+        loc="left",
+        fontsize=11,
+    )
+    if split:
+        axes[0].set_xlim(0, zoom)
+        axes[1].set_xlim(0, last)
+        axes[1].set_title(f"all {last:.0f} days followed", loc="left", fontsize=10)
+    else:
+        axes[0].set_xlim(0, max(last, 1.0))
+    censored = sum(c.censored for c in curves.values())
+    axes[0].legend(loc="best", fontsize=9, framealpha=0.95)
     fig.supxlabel(
-        f"{len(lat):,} uninstalls detected in the run; {still_open:,} still undetected at the end "
-        "(censored, not shown).",
+        f"Kaplan–Meier estimate over the {followed:,} uninstalls while the registry held the "
+        f"app's token{_from_day(result)}.\nThe {censored:,} ({100 * censored / followed:.0f}%) "
+        "still undetected at the end of the run count as undetected for as long as they were "
+        "followed (censored), not dropped.\nA curve that stays flat above 0 is the share the "
+        "registry never found. Dashed: 50%; dots: the medians.",
         fontsize=9,
         color="#555555",
     )
-    _heading(fig, "Uninstall → detection latency", title)
+    _heading(fig, subject, title)
     return fig
+
+
+def _mostly_detected_by(curve: SurvivalCurve) -> float:
+    """The time by which 95 % of the curve's eventual drop has happened (0 with no detection)."""
+    if not curve.times.size:
+        return 0.0
+    end = float(curve.survival[-1])
+    return curve.time_to(end + 0.05 * (1.0 - end)) or float(curve.times[-1])
+
+
+def _from_day(result: RunResult) -> str:
+    """`` from day 30 on`` after a warm-up, else nothing."""
+    return f" from day {result.warm_up_days:g} on" if result.warm_up_days > 0 else ""
 
 
 def plot_funnel(result: RunResult, title: str) -> Figure:

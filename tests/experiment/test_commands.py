@@ -145,7 +145,10 @@ def test_compare_one_sweep_file_of_two_points(tmp_path, capsys):
         "width_ratio",
         "n",
     ]
-    assert set(figures["n"]) == {3}
+    # a survival median is missing (n = 0) where fewer than half were caught up in the tiny run
+    counted = figures[~figures["figure"].str.startswith("median_")]
+    assert set(counted["n"]) == {3}
+    assert set(figures["n"]) <= {0, 3}
 
 
 def test_compare_two_files_prints_the_table(tmp_path, capsys):

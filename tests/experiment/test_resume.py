@@ -113,7 +113,9 @@ def test_more_replications_reuse_the_runs_already_done(tmp_path):
     after = stamps(tmp_path / "runs")
     assert set(after) == set(before) | {"p000-r002.parquet", "p001-r002.parquet"}
     assert all(after[name] == stamp for name, stamp in before.items())
-    assert set(result.summary["n"]) == {3}
+    # a survival median is missing (n = 0 or fewer) where fewer than half were caught up
+    summary = result.summary
+    assert set(summary.loc[~summary["figure"].str.startswith("median_"), "n"]) == {3}
 
 
 def test_overwrite_starts_afresh_and_keeps_what_pushsim_did_not_write(tmp_path):

@@ -66,14 +66,21 @@ A = _result(
     [_ts(1.0, 10, 10, 1, 0), _ts(2.0, 12, 0, 0, 0)],
     _sends(("c0001", 0.5, "ios", 4, 1), ("c0001", 0.5, "web", 2, 0), ("c0002", 1.5, "ios", 3, 0)),
     [("c0001", "ios", 410, "Unregistered", 1)],
-    [("uninstall_detection", "ios", 0.2, 1.5, 1.3), ("switch", "ios", 1.0, 1.9, 0.9)],
+    [
+        ("uninstall_detection", "ios", 0.2, 1.5, 1.3, True),
+        ("switch", "ios", 1.0, 1.9, 0.9, True),
+        ("uninstall_detection", "web", 0.5, 2.0, 1.5, False),
+    ],
     {"uninstall_detection": 2, "switch": 0},
 )
 B = _result(
     [_ts(1.0, 5, 30, 2, 4), _ts(2.0, 7, 4, 1, 0)],
     _sends(("c0001", 0.5, "android", 5, 0), ("c0002", 1.5, "ios", 1, 1)),
     [("c0002", "ios", 410, "Unregistered", 1)],
-    [("uninstall_detection", "android", 0.1, 1.2, 1.1)],
+    [
+        ("uninstall_detection", "android", 0.1, 1.2, 1.1, True),
+        ("uninstall_detection", "ios", 0.3, 2.0, 1.7, False),
+    ],
     {"uninstall_detection": 1, "switch": 3},
 )
 
@@ -104,7 +111,10 @@ def test_sends_are_summed_per_campaign_and_platform_in_time_order():
 def test_bounces_follow_the_campaigns_and_latencies_the_end_times():
     merged = merge([B, A])  # B first: its c0002 bounce must still come after A's c0001
     assert list(merged.bounces["campaign"]) == ["c0001", "c0002"]
-    assert list(merged.latencies["end"]) == [1.2, 1.5, 1.9]
+    assert list(merged.latencies["end"]) == [1.2, 1.5, 1.9, 2.0, 2.0]
+    # the censored rows (open at the end of the run) follow, shard by shard
+    assert list(merged.latencies["observed"]) == [True, True, True, False, False]
+    assert list(merged.latencies["platform"])[3:] == ["ios", "web"]
 
 
 def test_a_single_result_merges_to_itself():
@@ -132,3 +142,7 @@ def test_merged_shards_match_a_direct_count_over_every_shard():
     assert merged.final()["believed_reachable"] == len(union)
     tokens = sum(reference(s.world).token_count for s in shards)
     assert merged.final()["tokens"] == tokens
+    # every latency still open in a shard is one censored row of the merged table
+    censored = merged.latencies[~merged.latencies["observed"].astype(bool)]
+    assert len(censored) == sum(merged.open_latencies.values())
+    assert (censored["end"] == merged.days).all()

@@ -56,7 +56,7 @@ def test_uninstall_latency_runs_from_the_uninstall_to_the_removal():
     latencies.on_truth(TruthEvent(2.0, Truth.UNINSTALL, "d", "d.1", Platform.IOS, None, "a"))
     assert latencies.open_counts()[UNINSTALL] == 1
     registry.handle_response(12.5, "a", SendResult(Provider.APNS, 410, "Unregistered", 2.0))
-    assert latencies.rows() == [(UNINSTALL, "ios", 2.0, 12.5, 10.5)]
+    assert latencies.rows() == [(UNINSTALL, "ios", 2.0, 12.5, 10.5, True)]
     assert latencies.open_counts()[UNINSTALL] == 0
 
 
@@ -69,7 +69,7 @@ def test_rotation_latency_waits_for_the_new_token_and_switch_latency_for_the_mov
     latencies.on_truth(TruthEvent(3.5, Truth.LOGIN, "d", "d.1", Platform.IOS, "kim"))
     registry.change_user(3.6, device="d.1", app="app", user="kim")
     registry.session_start(5.0, device="d.1", app="app", platform="ios", token="b", foreground=True)
-    rows = {kind: (start, end) for kind, _, start, end, _ in latencies.rows()}
+    rows = {kind: (start, end) for kind, _, start, end, _, _ in latencies.rows()}
     assert rows[SWITCH] == (3.5, 3.6)
     assert rows[ROTATION] == (3.0, 5.0)
 
@@ -80,7 +80,7 @@ def test_after_warm_up_drops_early_rows_and_keeps_the_rest():
     later = result.after_warm_up()
     assert later.timeseries["time"].min() >= 10.0
     assert later.sends["time"].min() >= 10.0
-    assert (later.latencies["end"] >= 10.0).all()
+    assert (later.latencies["start"] >= 10.0).all()
     assert later.funnel["time"].min() >= 10.0
     kept = result.timeseries[result.timeseries["time"] >= 10.0].reset_index(drop=True)
     pd.testing.assert_frame_equal(later.timeseries, kept)

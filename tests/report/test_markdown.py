@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from sim.metrics.latency import LATENCY_COLUMNS, ROTATION, SWITCH, UNINSTALL
 from sim.metrics.results import RunResult
 from sim.metrics.sends import SEND_COLUMNS
+from sim.metrics.survival import kaplan_meier
 from sim.metrics.timeseries import COLUMNS
 from sim.report.markdown import (
     fmt_duration,
     fmt_int,
+    fmt_median,
     fmt_pct,
     fmt_rate,
     fmt_ratio,
@@ -94,12 +95,12 @@ def test_report_contains_the_summary_numbers(result):
         fmt_int(s["campaign_displayed"]),
         fmt_int(s["campaign_misdirected"]),
         fmt_int(s["campaign_dropped"]),
-        fmt_duration(s[f"median_{UNINSTALL}_days"]),
-        fmt_duration(s[f"median_{ROTATION}_days"]),
-        fmt_duration(s[f"median_{SWITCH}_days"]),
+        *(fmt_median(result.latency_curve(kind)) for kind in (UNINSTALL, ROTATION, SWITCH)),
     ]
     missing = [number for number in expected if number not in text]
     assert not missing, missing
+    for kind in (UNINSTALL, ROTATION, SWITCH):
+        assert s[f"median_{kind}_days"] == result.latency_curve(kind).median
 
 
 def test_paragraph_gives_overstatement_stale_split_and_send_shares(result):
@@ -120,13 +121,35 @@ def test_paragraph_gives_overstatement_stale_split_and_send_shares(result):
         assert share in paragraph
 
 
-def test_paragraph_gives_median_uninstall_latency_by_platform(result):
+def test_paragraph_gives_km_median_uninstall_latency_by_platform(result):
+    """Kaplan–Meier medians: the uninstalls still undetected at the end count, censored."""
     paragraph = text_between(render(result), "## What this run says", "## Headline figures")
     lat = result.latencies[result.latencies["kind"] == UNINSTALL]
+    assert not lat["observed"].all(), "the fixture run should end with uninstalls undetected"
     labels = {"ios": "iOS", "android": "Android", "web": "Web"}
     for platform, rows in lat.groupby("platform"):
-        median = float(np.median(rows["latency_days"]))
-        assert f"{fmt_duration(median)} on {labels[str(platform)]}" in paragraph
+        curve = kaplan_meier(rows["latency_days"], rows["observed"])
+        last = f"more than {fmt_duration(curve.last)}"
+        median = fmt_duration(curve.median) if curve.median is not None else last
+        assert f"{median} on {labels[str(platform)]}" in paragraph
+    censored = int((~lat["observed"]).sum())
+    assert f"{fmt_int(censored)} ({fmt_pct(censored, len(lat))}) were still undetected" in paragraph
+
+
+def test_fmt_median_says_when_the_median_was_not_reached():
+    assert fmt_median(kaplan_meier([1.0, 2.0, 3.0], [True, True, True])) == "2.0 days"
+    assert fmt_median(kaplan_meier([1.0, 40.0, 40.0], [True, False, False])) == "> 40.0 days"
+    assert fmt_median(kaplan_meier([], [])) == "–"
+
+
+def test_latency_notes_count_the_censored_latencies(result):
+    text = render(result)
+    notes = text_between(text, "Campaign sends including retries", "## Plots")
+    assert "Kaplan–Meier" in notes
+    lat = result.latencies
+    for kind, word in ((UNINSTALL, "uninstalls"), (ROTATION, "token rotations")):
+        censored = int(((lat["kind"] == kind) & ~lat["observed"]).sum())
+        assert f"{fmt_int(censored)} {word}" in notes
 
 
 def test_table_has_a_column_per_platform_with_their_numbers(result):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -161,19 +162,61 @@ def test_send_outcomes_ignore_probes(result):
     assert max(b.get_y() + b.get_height() for b in bars(fig.axes[0])) < 10_000
 
 
-def test_uninstall_latency_has_a_panel_per_platform_and_marks_medians(result):
+def test_uninstall_latency_draws_a_survival_curve_per_platform(result):
+    """S(t) in % per platform, censored uninstalls counted, medians in the legend."""
     lat = result.latencies[result.latencies["kind"] == UNINSTALL]
-    assert not lat.empty, "the fixture run should detect uninstalls"
+    assert lat["observed"].any() and not lat["observed"].all(), "detected and undetected ones"
     fig = plot_uninstall_latency(result, SCENARIO)
-    assert len(fig.axes) == 3
-    assert "day" in fig.axes[-1].get_xlabel()
+    ax = fig.axes[0]
     assert SCENARIO in heading(fig)
-    for ax in fig.axes:
-        assert "count" in ax.get_ylabel()
-    drawn = texts(fig)
-    for platform, rows in lat.groupby("platform"):
-        median = float(np.median(rows["latency_days"]))
-        assert f"median {median:.1f} days" in drawn, (platform, drawn)
+    assert "%" in ax.get_ylabel() and "not yet detected" in ax.get_ylabel()
+    assert all("days" in a.get_xlabel() for a in fig.axes)
+    labelled = {str(line.get_label()).split(":")[0]: line for line in ax.get_lines()}
+    for platform, name in (("ios", "iOS"), ("android", "Android"), ("web", "Web")):
+        curve = result.latency_curve(UNINSTALL, platform)
+        line = labelled[name]
+        assert line.get_color() == plots.PLATFORM_COLOURS[platform]
+        assert line.get_drawstyle() == "steps-post"
+        x, y = curve.steps()
+        np.testing.assert_allclose(np.asarray(line.get_xdata(), dtype=float), x)
+        np.testing.assert_allclose(np.asarray(line.get_ydata(), dtype=float), 100 * y)
+        label = str(line.get_label())
+        if curve.median is None:  # iOS: APNs' lag, and 40 days is short
+            assert f"median > {curve.last:.0f} days (not reached)" in label
+        else:
+            assert f"median {curve.median:.1f} days" in label
+        assert f"{100 * curve.censored_share:.0f}% of {curve.observations:,} undetected" in label
+    censored = int((~lat["observed"]).sum())
+    assert f"The {censored:,} (" in fig.get_supxlabel()
+    assert "censored" in fig.get_supxlabel()
+
+
+def test_uninstall_latency_zooms_on_the_detections_of_a_long_run():
+    """Detections over by day 4 of a 100-day run: the main panel zooms on them, a narrow one
+    shows every day followed, where the undetected share stays flat; medians not reached say so.
+    """
+    rows = [
+        (UNINSTALL, "android", 1.0, 3.0, 2.0, True),
+        (UNINSTALL, "android", 2.0, 6.0, 4.0, True),
+        (UNINSTALL, "android", 90.0, 100.0, 10.0, False),
+        (UNINSTALL, "ios", 5.0, 8.0, 3.0, True),
+        (UNINSTALL, "ios", 10.0, 100.0, 90.0, False),
+        (UNINSTALL, "ios", 20.0, 100.0, 80.0, False),
+    ]
+    long_run = dataclasses.replace(
+        bare(), days=100.0, latencies=pd.DataFrame(rows, columns=list(LATENCY_COLUMNS))
+    )
+    fig = plot_uninstall_latency(long_run, SCENARIO)
+    assert len(fig.axes) == 2
+    zoom, whole = (ax.get_xlim()[1] for ax in fig.axes)
+    assert zoom == pytest.approx(1.25 * 4.0)
+    assert whole == pytest.approx(90.0)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    # Android: S = 2/3 after 2 days, 1/3 after 4; iOS: 2/3 after 3 days, then only censored
+    assert "Android: median 4.0 days\n33% of 3 undetected at the end" in labels
+    ios = "iOS: median > 90 days (not reached)\n67% of 3 undetected at the end"
+    assert ios in labels
+    assert "The 3 (50%) still undetected" in fig.get_supxlabel()
 
 
 def test_platform_colours_are_consistent_across_plots(result):
@@ -210,12 +253,23 @@ def test_no_campaigns_says_so(empty):
     assert not bars(fig.axes[0])
 
 
-def test_no_uninstall_detected_says_so(empty):
-    assert empty.latencies[empty.latencies["kind"] == UNINSTALL].empty
-    fig = plot_uninstall_latency(empty, SCENARIO)
+def test_no_uninstall_says_so():
+    fig = plot_uninstall_latency(bare(), SCENARIO)
     assert len(fig.axes) == 1
-    assert any(t.startswith("no uninstall detected in this run") for t in texts(fig))
+    assert "no uninstall of a registered app in this run" in texts(fig)
     assert "day" in fig.axes[0].get_xlabel()
+
+
+def test_uninstalls_none_detected_yet_stay_at_100_percent(empty):
+    """One day: no provider has reported an uninstall yet; every curve stays at 100 %."""
+    lat = empty.latencies[empty.latencies["kind"] == UNINSTALL]
+    assert not lat.empty and not lat["observed"].any()
+    fig = plot_uninstall_latency(empty, SCENARIO)
+    steps = [line for line in fig.axes[0].get_lines() if line.get_drawstyle() == "steps-post"]
+    assert steps
+    for line in steps:
+        assert set(np.asarray(line.get_ydata(), dtype=float).tolist()) == {100.0}
+        assert "median > " in str(line.get_label())
 
 
 def test_single_campaign_gets_a_bar(tiny):
