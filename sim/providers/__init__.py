@@ -10,14 +10,19 @@ from sim.platforms import Provider
 from sim.providers.answers import Action, SendResult, classify
 from sim.providers.apns import ApnsService
 from sim.providers.config import (
+    FixedLag,
+    LognormalLag,
     ProviderConfig,
     ProviderConfigError,
     ProviderError,
     RandomSource,
     TimeWentBackwardsError,
     TokenDeath,
+    UniformLag,
+    UninstallLag,
     UnknownTokenError,
     UnsupportedCauseError,
+    WeibullLifetime,
 )
 from sim.providers.fcm import FcmService
 from sim.providers.retry import BackoffPolicy
@@ -41,6 +46,8 @@ __all__ = [
     "ApnsService",
     "BackoffPolicy",
     "FcmService",
+    "FixedLag",
+    "LognormalLag",
     "ProviderConfig",
     "ProviderConfigError",
     "ProviderError",
@@ -49,9 +56,12 @@ __all__ = [
     "SendResult",
     "TimeWentBackwardsError",
     "TokenDeath",
+    "UniformLag",
+    "UninstallLag",
     "UnknownTokenError",
     "UnsupportedCauseError",
     "WebPushService",
+    "WeibullLifetime",
     "classify",
     "service_for",
 ]

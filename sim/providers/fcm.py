@@ -1,10 +1,12 @@
 """Firebase Cloud Messaging model: how FCM spells its answers (DESIGN §2).
 
-FCM v1 answers a dead token with 404 ``UNREGISTERED`` (1–2 days after an uninstall, or after 270
-days without a connection), a malformed token or payload with 400 ``INVALID_ARGUMENT``, and a token
-of another sender with 403 ``SENDER_ID_MISMATCH``. With ``legacy_fcm_strings`` the same statuses
-carry the legacy reason strings (``NotRegistered``, ``InvalidRegistration``, ``MismatchSenderId``,
-…), which :func:`sim.providers.answers.classify` maps back onto v1.
+FCM v1 answers a dead token with 404 ``UNREGISTERED`` (after an uninstall, once a lag drawn per
+token has passed — by default :data:`~sim.providers.config.FCM_UNINSTALL_LAG`, median 1.5 days with
+a short tail — or after 270 days without a connection), a malformed token or payload with 400
+``INVALID_ARGUMENT``, and a token of another sender with 403 ``SENDER_ID_MISMATCH``. With
+``legacy_fcm_strings`` the same statuses carry the legacy reason strings (``NotRegistered``,
+``InvalidRegistration``, ``MismatchSenderId``, …), which :func:`sim.providers.answers.classify`
+maps back onto v1.
 """
 
 from __future__ import annotations

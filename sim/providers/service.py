@@ -10,11 +10,14 @@ Time and liveness
 -----------------
 Each service keeps the latest ``now`` it has seen; a call with an earlier ``now`` raises
 :class:`~sim.providers.config.TimeWentBackwardsError`. A token is *dead* (ground truth) from the
-time it was invalidated, or from ``last connection + inactivity_expiry_days`` when no connection
-came in time (evaluated lazily, never stored). A dead token is *reported* (answered with a permanent
-error) from its report time: at once for most causes, after the uninstall lag for ``UNINSTALL``,
-never for a revoked Safari subscription (a zombie), and in every case once the inactivity expiry
-has passed.
+time it was invalidated, from its silent death (a lifetime drawn when it was issued, when the
+configuration has ``silent_death`` and the issuing call passed a random source), or from
+``last connection + inactivity_expiry_days`` when no connection came in time (evaluated lazily,
+never stored) — whichever comes first. A dead token is *reported* (answered with a permanent
+error) from its report time: at once for most causes, after the uninstall lag (one draw per token
+from the configured distribution) for ``UNINSTALL``, from the silent death itself unless
+``silent_death_reported`` is False, never for a revoked Safari subscription (a zombie), and in
+every case once the inactivity expiry has passed.
 
 Choices the specification left open
 -----------------------------------
@@ -58,9 +61,11 @@ REINSTALL_CAUSES: frozenset[TokenDeath] = frozenset({TokenDeath.UNINSTALL, Token
 class TokenState:
     """Provider-side state of one token (kept small: there are millions of them).
 
-    ``died_at`` is the ground-truth time of an explicit death (``inf`` while none); ``reported_at``
-    is the time from which sends are answered with a permanent error (``inf``: not yet, or never).
-    Inactivity deaths are not stored: they follow from ``last_connect``.
+    ``died_at`` is the ground-truth time of death other than by inactivity (``inf`` while none):
+    the time of an explicit invalidation, or of the silent death drawn at issue, which may lie in
+    the future (``cause`` is then already set: the token is alive while ``now < died_at``);
+    ``reported_at`` is the time from which sends are answered with a permanent error (``inf``: not
+    yet, or never). Inactivity deaths are not stored: they follow from ``last_connect``.
     """
 
     device: str
@@ -87,6 +92,8 @@ class PushService(ABC):
         "_counter",
         "_credentials_answer",
         "_expiry_days",
+        "_lifetime",
+        "_lifetime_report_delay",
         "_now",
         "_ok_answer",
         "_payload_answer",
@@ -108,6 +115,8 @@ class PushService(ABC):
         self._now = -math.inf
         expiry = self.config.inactivity_expiry_days
         self._expiry_days = math.inf if expiry is None else expiry
+        self._lifetime = self.config.silent_death
+        self._lifetime_report_delay = 0.0 if self.config.silent_death_reported else math.inf
         self._ok_answer = SendResult(self.provider, 200)
         self._credentials_answer = self._make_credentials_answer()
         self._transient_answers = self._make_transient_answers()
@@ -144,10 +153,13 @@ class PushService(ABC):
     def _report_delay(
         self, state: TokenState, cause: TokenDeath, rng: RandomSource | None
     ) -> float:
-        """Days between a death by ``cause`` and the first permanent-error answer."""
+        """Days between a death by ``cause`` and the first permanent-error answer.
+
+        ``UNINSTALL``: one draw of the configured uninstall lag (its nominal value without
+        ``rng``); other causes: at once.
+        """
         if cause is TokenDeath.UNINSTALL:
-            low, high = self.config.uninstall_lag_days
-            return low if rng is None else low + (high - low) * rng.random()
+            return self.config.uninstall_lag.draw(rng)
         return 0.0
 
     # -- internals ------------------------------------------------------------------------------
@@ -175,9 +187,13 @@ class PushService(ABC):
         return state
 
     def _death_of(self, state: TokenState, now: float) -> tuple[TokenDeath, float] | None:
-        if state.cause is not None:
-            return state.cause, state.died_at
+        died_at = state.died_at
         deadline = state.last_connect + self._expiry_days
+        if died_at <= deadline:  # an explicit or silent death comes first (or none: both inf)
+            if now >= died_at:
+                assert state.cause is not None
+                return state.cause, died_at
+            return None
         if now > deadline:
             return TokenDeath.INACTIVITY, deadline
         return None
@@ -190,7 +206,20 @@ class PushService(ABC):
         state.died_at = now
         state.reported_at = reported_at
 
-    def _issue(self, now: float, device: str, app: str, browser: str) -> str:
+    def _schedule_silent_death(
+        self, state: TokenState, now: float, rng: RandomSource | None
+    ) -> None:
+        """Draw the token's lifetime (one draw from ``rng``), if the configuration has one."""
+        lifetime = self._lifetime
+        if lifetime is not None and rng is not None:
+            died_at = now + lifetime.draw(rng)
+            state.cause = TokenDeath.DATA_CLEARED
+            state.died_at = died_at
+            state.reported_at = died_at + self._lifetime_report_delay
+
+    def _issue(
+        self, now: float, device: str, app: str, browser: str, rng: RandomSource | None
+    ) -> str:
         pair = (device, app)
         previous = self._by_pair.get(pair)
         if previous is not None:
@@ -205,25 +234,36 @@ class PushService(ABC):
                 state.cause = None
                 state.died_at = math.inf
                 state.reported_at = math.inf
+                self._schedule_silent_death(state, now, rng)
                 return previous
         token = f"{self.token_prefix}-{self._counter:x}"
         self._counter += 1
-        self._tokens[token] = TokenState(device, app, browser, now, now)
+        state = self._tokens[token] = TokenState(device, app, browser, now, now)
+        self._schedule_silent_death(state, now, rng)
         self._by_pair[pair] = token
         return token
 
     # -- the world's side: ground truth -------------------------------------------------------
 
-    def issue(self, now: float, device: str, app: str, *, browser: str = "") -> str:
+    def issue(
+        self,
+        now: float,
+        device: str,
+        app: str,
+        *,
+        browser: str = "",
+        rng: RandomSource | None = None,
+    ) -> str:
         """Issue a new token, valid from ``now``, for (``device``, ``app``).
 
         A live token of the pair dies with cause ``ROTATION`` (reported at once). With
         ``reissue_same_token_on_reinstall``, if the pair's previous token died by ``UNINSTALL`` or
         ``REINSTALL``, that same token string is returned, valid again from ``now``.
-        ``browser`` only matters for Web Push (``"safari"`` revocations are silent).
+        ``browser`` only matters for Web Push (``"safari"`` revocations are silent). With ``rng``
+        and a configured ``silent_death``, the token's lifetime is drawn now (one draw).
         """
         self._advance(now)
-        return self._issue(now, device, app, browser)
+        return self._issue(now, device, app, browser, rng)
 
     def connect(self, now: float, token: str) -> None:
         """The app connected (or a web session happened): reset the token's inactivity clock.
@@ -261,13 +301,20 @@ class PushService(ABC):
         self._kill(state, cause, now, now + self._report_delay(state, cause, rng))
 
     def rotate(
-        self, now: float, device: str, app: str, cause: TokenDeath = TokenDeath.ROTATION
+        self,
+        now: float,
+        device: str,
+        app: str,
+        cause: TokenDeath = TokenDeath.ROTATION,
+        *,
+        rng: RandomSource | None = None,
     ) -> str:
         """Kill the pair's current token with ``cause`` (reported at once) and issue a new one.
 
         Raises :class:`~sim.providers.config.UnknownTokenError` for a pair never issued a token;
         if the pair's last token is already dead, only the new token is issued.
-        ``PERMISSION_REVOKED`` issues no new token and is refused.
+        ``PERMISSION_REVOKED`` issues no new token and is refused. ``rng`` draws the new token's
+        lifetime, as in :meth:`issue`.
         """
         self._advance(now)
         if cause is TokenDeath.PERMISSION_REVOKED:
@@ -284,7 +331,7 @@ class PushService(ABC):
         state = self._tokens[previous]
         if self._death_of(state, now) is None:
             self._kill(state, cause, now, now)
-        return self._issue(now, device, app, state.browser)
+        return self._issue(now, device, app, state.browser, rng)
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -316,11 +363,11 @@ class PushService(ABC):
         """Ground truth: a message sent now would reach the device's OS."""
         self._advance(now)
         state = self._tokens.get(token)
-        # alive: no explicit death, inactivity deadline not passed (_death_of, inlined: this runs
-        # on every session)
+        # alive: no explicit or silent death yet, inactivity deadline not passed (_death_of,
+        # inlined: this runs on every session)
         return (
             state is not None
-            and state.cause is None
+            and now < state.died_at
             and not now > state.last_connect + self._expiry_days
         )
 
@@ -342,16 +389,18 @@ class PushService(ABC):
     def status_changes_at(self, token: str) -> float:
         """When :meth:`status` of ``token`` would next change if nobody called the service again.
 
-        The report time of a dead token (ACCEPTS_ONLY → REJECTS) or the inactivity deadline
-        (status changes just *after* it); ``inf`` for a token already rejected at the latest
-        time seen, or never issued. A ``connect`` can only move the deadline later, and a new
-        ``issue`` is a ground-truth change the caller knows of; observers that cache statuses
-        re-check a token at this time.
+        The silent death of a live token (DELIVERS → REJECTS, or → ACCEPTS_ONLY when silent
+        deaths are not reported), the report time of a dead token (ACCEPTS_ONLY → REJECTS) or
+        the inactivity deadline (status changes just *after* it); ``inf`` for a token already
+        rejected at the latest time seen, or never issued. A ``connect`` can only move the
+        deadline later, and a new ``issue`` is a ground-truth change the caller knows of;
+        observers that cache statuses re-check a token at this time.
         """
         state = self._tokens.get(token)
         if state is None or self._is_reported(state, self._now):
             return math.inf
-        return min(state.reported_at, state.last_connect + self._expiry_days)
+        when = min(state.reported_at, state.last_connect + self._expiry_days)
+        return state.died_at if self._now < state.died_at < when else when
 
     def death(self, token: str, *, now: float | None = None) -> tuple[TokenDeath, float] | None:
         """Cause and time of the token's death, or None while it lives.

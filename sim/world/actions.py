@@ -52,13 +52,19 @@ class Actions:
         signals: Signals,
         ios_provisional: bool = False,
         lag_rng: RandomSource | None = None,
+        lifetime_rng: RandomSource | None = None,
     ) -> None:
         self.app = app
         self.sdk = sdk
         self.providers = providers
         self.signals = signals
         self.ios_provisional = ios_provisional
+        #: the providers' per-token timing draws: uninstall report lags, and web subscription
+        #: lifetimes drawn when a token is issued (None: nominal lags, no silent deaths)
         self.lag_rng = lag_rng
+        #: draws a new token's silent death (web), apart from the lags: switching the web hazard
+        #: on or off does not shift anyone's uninstall lag
+        self.lifetime_rng = lifetime_rng
         #: registry device id (install id) → device, for every install ever made
         self.installs: dict[str, Device] = {}
         #: every device ever in the world, by device id
@@ -171,7 +177,9 @@ class Actions:
         if device.token is not None and service.delivers(now, device.token):
             return
         old = device.token
-        device.token = service.issue(now, device.device_id, self.app, browser=device.browser)
+        device.token = service.issue(
+            now, device.device_id, self.app, browser=device.browser, rng=self.lifetime_rng
+        )
         self._signal(now, Truth.TOKEN_CHANGED, device, old, device.token)
 
     # -- the verbs ---------------------------------------------------------------------------
@@ -283,7 +291,7 @@ class Actions:
         if old is None:
             return
         service = self.provider(device)
-        device.token = service.rotate(now, device.device_id, self.app, cause)
+        device.token = service.rotate(now, device.device_id, self.app, cause, rng=self.lifetime_rng)
         self._signal(now, Truth.TOKEN_CHANGED, device, old, device.token)
 
     def replace(self, now: float, device: Device, new_device_id: str, *, restore: bool) -> Device:

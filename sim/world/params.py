@@ -25,10 +25,22 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
 
+from sim.providers.config import (
+    APNS_UNINSTALL_LAG,
+    FCM_UNINSTALL_LAG,
+    WEB_SUBSCRIPTION_LIFETIME,
+    FixedLag,
+    LognormalLag,
+    UniformLag,
+    UninstallLag,
+    WeibullLifetime,
+)
 from sim.registry.policy import RegistryPolicy
 
 #: The longest duration a key may hold, in days: a century. No app, token or person in the model
@@ -49,6 +61,8 @@ MAX_ARRIVALS_PER_DAY = 1_000_000.0
 #: The shortest interval between campaigns: an hour. A campaign walks the whole audience; sending
 #: more often than hourly is not a campaign schedule.
 MIN_CAMPAIGN_EVERY_DAYS = 1 / 24
+#: The most campaigns a day of a Poisson schedule, on average: 24, hourly, for the same reason.
+MAX_CAMPAIGNS_PER_DAY = 24.0
 #: The longest the SDK holds calls before flushing them: a day. It batches for seconds; a delay of
 #: more than a day is a lost batch, which the model does not describe.
 MAX_SDK_FLUSH_DELAY_DAYS = 1.0
@@ -230,14 +244,253 @@ class BehaviourParams(_Params):
         return by_day30
 
 
-class ProviderParams(_Params):
-    """Provider behaviour (DESIGN §2)."""
+#: The widest spread of a log-normal provider lag (``sigma``, the standard deviation of the log of
+#: the lag above its shift): 3. The 99th percentile of that part of the lag is then e^(3 × 2.33)
+#: ≈ 1,100 times its median; no provider schedule seen is that spread (the APNs default, 1.35,
+#: puts it at 23 times).
+MAX_LAG_LOG_SIGMA = 3.0
+#: The range of a Weibull lifetime's shape: 0.2 to 20. Below 0.2 the mean lifetime is more than
+#: 700 times the median (a few subscriptions living for centuries carry it), which no population
+#: of subscriptions shows; above 20 every subscription dies within about ±7 % of the same age
+#: (coefficient of variation 0.06): a fixed expiry, which ``web_inactivity_days`` describes.
+MIN_WEIBULL_SHAPE = 0.2
+MAX_WEIBULL_SHAPE = 20.0
 
-    apns_lag_days: Window = Field(
-        (9.0, 11.0), description="uninstall → first APNs 410: 9–11 days observed (DESIGN §2)"
+LagSigma = Annotated[float, Field(ge=0.0, le=MAX_LAG_LOG_SIGMA, allow_inf_nan=False)]
+WeibullShape = Annotated[
+    float, Field(ge=MIN_WEIBULL_SHAPE, le=MAX_WEIBULL_SHAPE, allow_inf_nan=False)
+]
+
+
+def _window_or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    return None if value is None else handler(value)
+
+
+#: a [low, high] window that may be left out (None, the default; TOML has no null). Declared as a
+#: window, so that its schema and bounds are a window's.
+OptionalWindow = Annotated[Window, WrapValidator(_window_or_none)]
+
+#: the parameters each lag family takes: (required, optional)
+_LAG_PARAMETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "lognormal": (("median_days", "sigma"), ("shift_days",)),
+    "uniform": (("low_days", "high_days"), ()),
+    "fixed": (("days",), ()),
+}
+#: the parameters each web-invalidation family takes: (required, optional)
+_INVALIDATION_PARAMETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "weibull": (("scale_days", "shape"), ("answer",)),
+    "none": ((), ()),
+}
+
+
+def _check_parameters(
+    model: LagParams | WebInvalidationParams,
+    families: dict[str, tuple[tuple[str, ...], tuple[str, ...]]],
+    what: str,
+) -> None:
+    """Refuse a missing parameter of the chosen family, or one that belongs to another family."""
+    family = model.distribution
+    required, optional = families[family]
+    given = {name for name in type(model).model_fields if getattr(model, name) is not None}
+    missing = [name for name in required if name not in given]
+    foreign = [name for name in type(model).model_fields if name in given - {"distribution"}]
+    foreign = [name for name in foreign if name not in required and name not in optional]
+    takes = ", ".join([*required, *(f"{name} (optional)" for name in optional)]) or "no other key"
+    if missing or foreign:
+        problem = []
+        if missing:
+            problem.append(f"missing {', '.join(missing)}")
+        if foreign:
+            problem.append(f"does not take {', '.join(foreign)}")
+        raise ValueError(f'a "{family}" {what} takes {takes}: {"; ".join(problem)}')
+
+
+class LagParams(_Params):
+    """A provider's lag from an uninstall to its first permanent error, drawn per token (DESIGN §2).
+
+    ``distribution`` names the family; the other keys are its parameters, and each family takes
+    its own and only those:
+
+    - ``"lognormal"``: ``median_days`` and ``sigma``, optionally ``shift_days`` (0 if left out).
+      A shifted log-normal: lag = shift_days + e^N, N normal with mean ln(median_days −
+      shift_days) and standard deviation ``sigma``. No lag is shorter than ``shift_days``, half
+      are shorter than ``median_days``, and ``sigma`` sets the tail (mean: shift_days +
+      (median_days − shift_days)·e^(sigma²/2)).
+    - ``"uniform"``: ``low_days`` ≤ ``high_days``; uniform in between.
+    - ``"fixed"``: ``days``, the same lag for every token (deterministic).
+    """
+
+    distribution: Literal["lognormal", "uniform", "fixed"] = Field(
+        description='"lognormal" (median_days, sigma, shift_days), "uniform" (low_days, '
+        'high_days) or "fixed" (days)'
     )
-    fcm_lag_days: Window = Field(
-        (1.0, 2.0), description="uninstall → first FCM 404: 1–2 days observed (DESIGN §2)"
+    median_days: Days | None = Field(
+        None, description="lognormal: median lag, greater than shift_days (at most a century)"
+    )
+    sigma: LagSigma | None = Field(
+        None,
+        description="lognormal: spread of the log of the lag above shift_days (0–3; at 3 the "
+        "99th percentile is ~1,100× the median)",
+    )
+    shift_days: Days | None = Field(
+        None, description="lognormal: the shortest lag, 0 if left out (at most a century)"
+    )
+    low_days: Days | None = Field(None, description="uniform: shortest lag (at most a century)")
+    high_days: Days | None = Field(
+        None, description="uniform: longest lag, >= low_days (at most a century)"
+    )
+    days: Days | None = Field(None, description="fixed: the lag of every token (at most a century)")
+
+    @model_validator(mode="after")
+    def _parameters_of_the_family(self) -> LagParams:
+        _check_parameters(self, _LAG_PARAMETERS, "lag")
+        if self.distribution == "lognormal":
+            assert self.median_days is not None
+            shift = self.shift_days or 0.0
+            if not self.median_days > shift:
+                raise ValueError(
+                    f"median_days ({self.median_days:g}) must be greater than shift_days "
+                    f"({shift:g}): the lag is shift_days plus a log-normal part whose median is "
+                    "median_days − shift_days"
+                )
+        if self.distribution == "uniform":
+            assert self.low_days is not None and self.high_days is not None
+            if self.low_days > self.high_days:
+                raise ValueError(
+                    f"low_days ({self.low_days:g}) must be <= high_days ({self.high_days:g})"
+                )
+        return self
+
+    @classmethod
+    def of(cls, lag: UninstallLag) -> LagParams:
+        """The parameters of a lag object (the inverse of :meth:`lag`)."""
+        if isinstance(lag, LognormalLag):
+            return cls(
+                distribution="lognormal",
+                median_days=lag.median_days,
+                sigma=lag.sigma,
+                shift_days=lag.shift_days,
+            )
+        if isinstance(lag, UniformLag):
+            return cls(distribution="uniform", low_days=lag.low_days, high_days=lag.high_days)
+        return cls(distribution="fixed", days=lag.days)
+
+    def lag(self) -> UninstallLag:
+        """The provider model's lag object."""
+        if self.distribution == "lognormal":
+            assert self.median_days is not None and self.sigma is not None
+            return LognormalLag(self.median_days, self.sigma, self.shift_days or 0.0)
+        if self.distribution == "uniform":
+            assert self.low_days is not None and self.high_days is not None
+            return UniformLag(self.low_days, self.high_days)
+        assert self.days is not None
+        return FixedLag(self.days)
+
+
+class WebInvalidationParams(_Params):
+    """The silent death of web subscriptions (DESIGN §2), drawn per subscription when it is made.
+
+    Browsers drop subscriptions when site data is cleared or the browser is reinstalled, and push
+    services expire those of browsers no longer used; nothing tells the site. What this hazard
+    represents is that loss *relative to a new subscription*: the default Weibull is fitted to
+    Pushpad's curve (2018: delivery ≈ 70 % for new subscriptions, ≈ 50 % at 3 months, < 10 % at
+    9 months) divided by its value at age 0, S(3 months) = 50/70 and S(9 months) = 7/70, which
+    gives shape 1.75, scale 170 days (:meth:`~sim.providers.WeibullLifetime.through`; the fit is
+    recomputed in ``tests/providers/test_lags.py``). The 30 % missing at age 0 (offline browsers,
+    prompts never shown, opt-outs) is not part of it, and the model's uninstalls, rotations,
+    revocations and 60-day inactivity expiry come on top.
+
+    - ``"weibull"``: ``scale_days`` and ``shape`` (survival e^-(t/scale_days)^shape), optionally
+      ``answer``: ``"accepted"`` (default: the push service keeps answering 201, never
+      delivering, until the inactivity expiry — the stale subscriptions Pushpad counted: its
+      figures are delivery among subscriptions that still answer 2xx, the 404/410 ones being
+      deleted at once) or ``"gone"`` (it answers 410 from the death on).
+    - ``"none"``: no silent death. ``web_invalidation = "none"`` is short for
+      ``{ distribution = "none" }``.
+    """
+
+    distribution: Literal["weibull", "none"] = Field(
+        description='"weibull" (scale_days, shape, answer) or "none"'
+    )
+    scale_days: PositiveDays | None = Field(
+        None, description="weibull: the age at which 63 % have died, > 0 (at most a century)"
+    )
+    shape: WeibullShape | None = Field(
+        None,
+        description="weibull: > 1 old subscriptions die faster, 1 a constant hazard (0.2–20: "
+        "outside, a few lifetimes of centuries or one fixed age)",
+    )
+    answer: Literal["gone", "accepted"] | None = Field(
+        None,
+        description='weibull: "accepted" (default: 201, never delivered, until the inactivity '
+        'expiry; what Pushpad measured) or "gone" (410 from the death on)',
+    )
+
+    @model_validator(mode="after")
+    def _parameters_of_the_family(self) -> WebInvalidationParams:
+        _check_parameters(self, _INVALIDATION_PARAMETERS, "web_invalidation")
+        return self
+
+    def lifetime(self) -> WeibullLifetime | None:
+        """The provider model's lifetime object (None: no silent death)."""
+        if self.distribution == "none":
+            return None
+        assert self.scale_days is not None and self.shape is not None
+        return WeibullLifetime(self.scale_days, self.shape)
+
+    @property
+    def reported(self) -> bool:
+        """Whether sends to a silently dead subscription are answered 410."""
+        return self.answer == "gone"
+
+
+def _none_or_table(value: Any) -> Any:
+    """``"none"`` → ``{distribution = "none"}``; any other text is refused with the choices."""
+    if isinstance(value, str):
+        if value == "none":
+            return {"distribution": "none"}
+        raise ValueError(
+            'must be "none" or a table { distribution = "weibull", scale_days = …, shape = … }'
+        )
+    return value
+
+
+#: the defaults, from the provider models' (DESIGN §2; sim.providers.config)
+DEFAULT_APNS_LAG = LagParams.of(APNS_UNINSTALL_LAG)
+DEFAULT_FCM_LAG = LagParams.of(FCM_UNINSTALL_LAG)
+DEFAULT_WEB_INVALIDATION = WebInvalidationParams(
+    distribution="weibull",
+    scale_days=WEB_SUBSCRIPTION_LIFETIME.scale_days,
+    shape=WEB_SUBSCRIPTION_LIFETIME.shape,
+)
+
+
+class ProviderParams(_Params):
+    """Provider behaviour (DESIGN §2).
+
+    Each uninstall lag has two forms: ``apns_lag`` / ``fcm_lag``, a distribution table
+    (:class:`LagParams`), and the older ``apns_lag_days`` / ``fcm_lag_days = [low, high]``, short
+    for a uniform lag on that window (one value when low == high). The window, when given,
+    replaces the table; giving both with a table other than the default is refused.
+    """
+
+    apns_lag: LagParams = Field(
+        default_factory=lambda: DEFAULT_APNS_LAG,
+        description="uninstall → first APNs 410, drawn per token: default log-normal, median 10 "
+        "days (9–11 observed), none within 7 days, 6.6 % past 30 days (DESIGN §2)",
+    )
+    fcm_lag: LagParams = Field(
+        default_factory=lambda: DEFAULT_FCM_LAG,
+        description="uninstall → first FCM 404, drawn per token: default log-normal, median 1.5 "
+        "days (1–2 observed), none within half a day, 1.9 % past a week (DESIGN §2)",
+    )
+    apns_lag_days: OptionalWindow = Field(
+        None,  # type: ignore[assignment]  # left out: apns_lag says
+        description="older form of apns_lag: uniform on [low, high] days; replaces apns_lag",
+    )
+    fcm_lag_days: OptionalWindow = Field(
+        None,  # type: ignore[assignment]  # left out: fcm_lag says
+        description="older form of fcm_lag: uniform on [low, high] days; replaces fcm_lag",
     )
     fcm_inactivity_days: PositiveDays = Field(
         270.0,
@@ -246,6 +499,11 @@ class ProviderParams(_Params):
     web_inactivity_days: PositiveDays = Field(
         60.0, description="web tokens expire after 60 days without a session (DESIGN §2); > 0"
     )
+    web_invalidation: Annotated[WebInvalidationParams, BeforeValidator(_none_or_table)] = Field(
+        default_factory=lambda: DEFAULT_WEB_INVALIDATION,
+        description='silent death of web subscriptions, drawn per subscription ("none": off); '
+        "default Weibull fitted to Pushpad 2018: 50/70 alive at 3 months, 7/70 at 9 (DESIGN §2)",
+    )
     transient_error_share: Share = Field(
         0.005, description="sends answered 429/5xx (modelling choice)"
     )
@@ -253,17 +511,59 @@ class ProviderParams(_Params):
 
     @field_validator("apns_lag_days", "fcm_lag_days")
     @classmethod
-    def _ordered_window(cls, value: tuple[float, float]) -> tuple[float, float]:
-        return _ordered(value)
+    def _ordered_window(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        return None if value is None else _ordered(value)
+
+    @model_validator(mode="after")
+    def _one_form_per_lag(self) -> ProviderParams:
+        for name, default in (("apns", DEFAULT_APNS_LAG), ("fcm", DEFAULT_FCM_LAG)):
+            window: tuple[float, float] | None = getattr(self, f"{name}_lag_days")
+            table: LagParams = getattr(self, f"{name}_lag")
+            if window is None or table == default:
+                continue
+            if table.lag() != UniformLag(*window):
+                raise ValueError(
+                    f"{name}_lag_days and {name}_lag are both given: {name}_lag_days = [low, "
+                    f'high] is short for {name}_lag = {{ distribution = "uniform", low_days = '
+                    "low, high_days = high }; keep one"
+                )
+        return self
+
+    def uninstall_lag(self, provider: Literal["apns", "fcm"]) -> UninstallLag:
+        """The uninstall lag of ``provider``: the window if given, else the distribution."""
+        window: tuple[float, float] | None = getattr(self, f"{provider}_lag_days")
+        if window is not None:
+            return UniformLag(*window)
+        table: LagParams = getattr(self, f"{provider}_lag")
+        return table.lag()
 
 
 class CampaignParams(_Params):
     """Campaigns sent through the providers, and the SDK's flush delay."""
 
-    every_days: Days = Field(
-        7.0, description="days between campaigns (0: none; else at least an hour, 1/24)"
+    schedule: Literal["periodic", "poisson"] = Field(
+        "periodic",
+        description="periodic: a campaign every every_days; poisson: at random times, "
+        "rate_per_day on average (exponential gaps, the same times in every shard)",
     )
-    first_campaign_day: Days = Field(0.5, description="day of the first campaign")
+    every_days: Days = Field(
+        7.0,
+        description="periodic schedule: days between campaigns (0: none; else at least an hour, "
+        "1/24)",
+    )
+    rate_per_day: float = Field(
+        1 / 7,
+        ge=0.0,
+        le=MAX_CAMPAIGNS_PER_DAY,
+        allow_inf_nan=False,
+        description="poisson schedule: campaigns per day on average (0: none; at most 24, hourly "
+        "on average)",
+    )
+    first_campaign_day: Days = Field(
+        0.5,
+        description="day of the first campaign (poisson: the schedule starts then, the first "
+        "campaign an exponential gap later)",
+    )
     kind: Literal["foreground", "background"] = Field(
         "foreground", description="R9 default audience, or any token (nothing shown)"
     )

@@ -27,6 +27,8 @@ STREAM_NAMES = (
     "lag",  # provider report lag after an uninstall (APNs/FCM)
     "provider",  # provider answers: transient errors per send
     "retry",  # back-off jitter
+    "campaigns",  # times of a Poisson campaign schedule (unsharded: every shard sends alike)
+    "lifetime",  # a new token's silent death (web subscriptions), drawn when it is issued
 )
 
 #: The spawn-key word that marks a shard's streams (so they cannot coincide with unsharded ones).

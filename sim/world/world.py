@@ -38,21 +38,28 @@ APP = "app"
 
 
 def provider_configs(params: WorldParams) -> dict[Provider, ProviderConfig]:
-    """Provider configurations from the world's provider parameters."""
+    """Provider configurations from the world's provider parameters.
+
+    The uninstall lags and web subscription lifetimes are distributions; the world draws them
+    per token from its ``lag`` stream (:class:`~sim.world.actions.Actions`).
+    """
     p = params.providers
     common = {
         "transient_error_rate": p.transient_error_share,
         "credentials_valid": p.credentials_valid,
     }
     return {
-        Provider.APNS: ProviderConfig.apns(uninstall_lag_days=p.apns_lag_days, **common),
+        Provider.APNS: ProviderConfig.apns(uninstall_lag=p.uninstall_lag("apns"), **common),
         Provider.FCM: ProviderConfig.fcm(
-            uninstall_lag_days=p.fcm_lag_days,
+            uninstall_lag=p.uninstall_lag("fcm"),
             inactivity_expiry_days=p.fcm_inactivity_days,
             **common,
         ),
         Provider.WEBPUSH: ProviderConfig.webpush(
-            inactivity_expiry_days=p.web_inactivity_days, **common
+            inactivity_expiry_days=p.web_inactivity_days,
+            silent_death=p.web_invalidation.lifetime(),
+            silent_death_reported=p.web_invalidation.reported,
+            **common,
         ),
     }
 
@@ -101,6 +108,7 @@ class World:
             signals=self.signals,
             ios_provisional=self.params.permission.ios_strategy == "provisional",
             lag_rng=self.streams["lag"] if random else None,
+            lifetime_rng=self.streams["lifetime"] if random else None,
         )
         self.sender = Sender(
             self.env,
@@ -175,7 +183,21 @@ class World:
     def start_sending(self) -> None:
         """Start campaigns, uninstall-tracking probes and pruning as the parameters say."""
         c = self.params.campaigns
-        if c.every_days > 0:
+        if c.schedule == "poisson":
+            if c.rate_per_day > 0:
+                # the unsharded stream: every shard sends every campaign at the same time
+                self.env.process(
+                    campaign_schedule(
+                        self.env,
+                        self.sender,
+                        first_day=c.first_campaign_day,
+                        foreground=c.kind == "foreground",
+                        schedule="poisson",
+                        rate_per_day=c.rate_per_day,
+                        rng=stream(self.seed, "campaigns"),
+                    )
+                )
+        elif c.every_days > 0:
             self.env.process(
                 campaign_schedule(
                     self.env,

@@ -9,18 +9,34 @@ from typing import Any
 import pytest
 
 from sim.platforms import MINUTE, Provider
-from sim.providers import ProviderConfig, ProviderConfigError, ProviderError
+from sim.providers import (
+    FixedLag,
+    LognormalLag,
+    ProviderConfig,
+    ProviderConfigError,
+    ProviderError,
+    UniformLag,
+    WeibullLifetime,
+)
+from sim.providers.config import (
+    APNS_UNINSTALL_LAG,
+    FCM_UNINSTALL_LAG,
+    WEB_SUBSCRIPTION_LIFETIME,
+)
 
 
 def test_provider_defaults_follow_design() -> None:
     apns, fcm, web = ProviderConfig.apns(), ProviderConfig.fcm(), ProviderConfig.webpush()
-    assert apns.uninstall_lag_days == (9.0, 11.0)
+    assert apns.uninstall_lag == APNS_UNINSTALL_LAG == LognormalLag(10.0, 1.35, 7.0)
     assert apns.inactivity_expiry_days is None
-    assert fcm.uninstall_lag_days == (1.0, 2.0)
+    assert fcm.uninstall_lag == FCM_UNINSTALL_LAG == LognormalLag(1.5, 0.9, 0.5)
     assert fcm.inactivity_expiry_days == 270.0
     assert fcm.stale_after_days == 30.0
-    assert web.uninstall_lag_days == (0.0, 0.0)
+    assert web.uninstall_lag == FixedLag(0.0)
     assert web.inactivity_expiry_days == 60.0
+    assert web.silent_death == WEB_SUBSCRIPTION_LIFETIME == WeibullLifetime(170.0, 1.75)
+    assert web.silent_death_reported
+    assert apns.silent_death is None and fcm.silent_death is None
     for config in (apns, fcm, web):
         assert config.transient_error_rate == 0.0
         assert config.credentials_valid
@@ -42,10 +58,14 @@ def test_default_constructors_accept_overrides() -> None:
         ProviderConfig.apns(no_such_field=1)
 
 
-def test_lag_window_is_normalised_to_a_float_tuple() -> None:
-    config = ProviderConfig(uninstall_lag_days=[1, 3])  # type: ignore[arg-type]
-    assert config.uninstall_lag_days == (1.0, 3.0)
-    assert all(isinstance(x, float) for x in config.uninstall_lag_days)
+def test_a_lag_window_or_number_is_normalised_to_a_lag_object() -> None:
+    config = ProviderConfig(uninstall_lag=[1, 3])  # type: ignore[arg-type]
+    assert config.uninstall_lag == UniformLag(1.0, 3.0)
+    assert isinstance(config.uninstall_lag, UniformLag)
+    assert isinstance(config.uninstall_lag.low_days, float)
+    window = ProviderConfig(uninstall_lag=(2.0, 2.0))  # type: ignore[arg-type]
+    assert window.uninstall_lag == UniformLag(2.0, 2.0)
+    assert ProviderConfig(uninstall_lag=4).uninstall_lag == FixedLag(4.0)  # type: ignore[arg-type]
 
 
 def test_config_is_frozen() -> None:
@@ -57,10 +77,13 @@ def test_config_is_frozen() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"uninstall_lag_days": (-1.0, 2.0)}, "uninstall_lag_days low"),
-        ({"uninstall_lag_days": (1.0, math.inf)}, "uninstall_lag_days high"),
-        ({"uninstall_lag_days": (3.0, 2.0)}, "low must be <= high"),
-        ({"uninstall_lag_days": (1.0, 2.0, 3.0)}, "pair"),
+        ({"uninstall_lag": (-1.0, 2.0)}, "low_days"),
+        ({"uninstall_lag": (1.0, math.inf)}, "high_days"),
+        ({"uninstall_lag": (3.0, 2.0)}, "low_days must be <= high_days"),
+        ({"uninstall_lag": (1.0, 2.0, 3.0)}, "pair"),
+        ({"uninstall_lag": "9 days"}, "uninstall_lag must be"),
+        ({"uninstall_lag": True}, "uninstall_lag must be"),
+        ({"silent_death": 170.0}, "silent_death"),
         ({"transient_error_rate": -0.01}, "transient_error_rate"),
         ({"transient_error_rate": 1.01}, "transient_error_rate"),
         ({"transient_error_rate": math.nan}, "transient_error_rate"),
@@ -84,4 +107,28 @@ def test_invalid_config_raises_a_clear_value_error(changes: dict[str, Any], mess
 def test_boundary_values_are_valid() -> None:
     ProviderConfig(transient_error_rate=0.0)
     ProviderConfig(transient_error_rate=1.0)
-    ProviderConfig(uninstall_lag_days=(2.0, 2.0), retry_after_days=0.0, max_payload_bytes=1)
+    ProviderConfig(uninstall_lag=(2.0, 2.0), retry_after_days=0.0, max_payload_bytes=1)  # type: ignore[arg-type]
+    ProviderConfig(
+        uninstall_lag=LognormalLag(1e-300, 0.0), silent_death=WeibullLifetime(1e-300, 1e-3)
+    )
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: FixedLag(-1.0), "FixedLag: days"),
+        (lambda: FixedLag(math.nan), "FixedLag: days"),
+        (lambda: UniformLag(2.0, 1.0), "low_days must be <= high_days"),
+        (lambda: LognormalLag(10.0, -0.1), "sigma"),
+        (lambda: LognormalLag(10.0, math.inf), "sigma"),
+        (lambda: LognormalLag(7.0, 1.0, 7.0), "median_days must be greater than shift_days"),
+        (lambda: LognormalLag(math.inf, 1.0), "median_days"),
+        (lambda: WeibullLifetime(0.0, 1.0), "scale_days must be a finite number > 0"),
+        (lambda: WeibullLifetime(10.0, 0.0), "shape must be a finite number > 0"),
+        (lambda: WeibullLifetime(10.0, math.nan), "shape"),
+        (lambda: WeibullLifetime.through((90.0, 0.5), (30.0, 0.7)), "t1 < t2"),
+    ],
+)
+def test_invalid_lags_and_lifetimes_raise_a_clear_config_error(build: Any, message: str) -> None:
+    with pytest.raises(ProviderConfigError, match=message):
+        build()

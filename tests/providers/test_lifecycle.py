@@ -7,16 +7,20 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from sim.platforms import Provider
 from sim.providers import (
     ApnsService,
     FcmService,
+    FixedLag,
+    LognormalLag,
     ProviderConfig,
     ProviderError,
     PushService,
     TimeWentBackwardsError,
     TokenDeath,
+    UniformLag,
     UnknownTokenError,
     UnsupportedCauseError,
     WebPushService,
@@ -109,8 +113,8 @@ def test_rotate_refuses_unknown_pairs_and_permission_revocation() -> None:
 def test_apns_may_hand_back_the_same_token_after_a_reinstall() -> None:
     apns = ApnsService(ProviderConfig.apns(reissue_same_token_on_reinstall=True))
     token = apns.issue(0.0, "d", "app")
-    apns.invalidate(1.0, token, TokenDeath.UNINSTALL)  # lag 9 days without rng
-    assert apns.send(10.0, token, "app").timestamp == 1.0  # the old 410 ...
+    apns.invalidate(1.0, token, TokenDeath.UNINSTALL)  # the median lag, 10 days, without rng
+    assert apns.send(11.0, token, "app").timestamp == 1.0  # the old 410 ...
     again = apns.issue(12.0, "d", "app")
     assert again == token  # ... and the same string, valid again from day 12
     assert apns.death(token) is None
@@ -136,17 +140,20 @@ def test_without_the_flag_a_reinstall_gets_a_new_token(cause: TokenDeath) -> Non
 # --- uninstall lag -----------------------------------------------------------------------------
 
 
-def test_apns_first_410_comes_within_9_to_11_days_of_the_uninstall() -> None:
+def test_apns_first_410_comes_after_the_lag_drawn_for_each_token() -> None:
+    """Each token's first 410 comes exactly after its own lag: one draw through the quantile
+    function of the default shifted log-normal (shift 7, median 10, sigma 1.35)."""
     apns = ApnsService()
-    seed, uninstall_at, step = 2024, 1.0, 0.02
+    seed, uninstall_at, step = 2024, 1.0, 0.05
     tokens = [apns.issue(0.0, f"d{i}", "app") for i in range(40)]
     rng = np.random.default_rng(seed)
     for token in tokens:
         apns.invalidate(uninstall_at, token, TokenDeath.UNINSTALL, rng)
-    expected_lags = 9.0 + 2.0 * np.random.default_rng(seed).random(len(tokens))
+    draws = np.random.default_rng(seed).random(len(tokens))
+    expected_lags = 7.0 + 3.0 * np.exp(1.35 * stats.norm.ppf(draws))
 
     first_410: dict[str, float] = {}
-    for i in range(int(12.5 / step)):
+    for i in range(int(200 / step)):
         now = uninstall_at + i * step
         for token in tokens:
             if token in first_410:
@@ -163,25 +170,51 @@ def test_apns_first_410_comes_within_9_to_11_days_of_the_uninstall() -> None:
             )
             first_410[token] = now - uninstall_at
     lags = np.array([first_410[token] for token in tokens])
-    assert np.all(lags >= 9.0)
-    assert np.all(lags <= 11.0 + step)
+    assert np.all(lags >= 7.0)
     assert np.all((lags >= expected_lags - 1e-9) & (lags < expected_lags + step + 1e-9))
-    assert lags.max() - lags.min() > 1.0  # drawn across the window, not a constant
+    assert lags.max() - lags.min() > 5.0  # drawn per token, not a constant
 
 
-def test_uninstall_lag_is_exact_for_a_given_draw_and_the_low_end_without_rng() -> None:
-    apns = ApnsService()
-    drawn = apns.issue(0.0, "d1", "app")
-    fixed = apns.issue(0.0, "d2", "app")
-    apns.invalidate(1.0, drawn, TokenDeath.UNINSTALL, ScriptedRng([0.25]))  # lag 9.5
-    apns.invalidate(1.0, fixed, TokenDeath.UNINSTALL)  # lag 9
-    assert apns.death(drawn) == (TokenDeath.UNINSTALL, 1.0)
-    assert apns.current_token("d1", "app") is None
-    assert apns.send(9.99, fixed, "app").status == 200
-    assert apns.send(10.0, fixed, "app").status == 410
-    assert apns.send(10.49, drawn, "app").status == 200
-    assert not apns.delivers(10.49, drawn)
-    assert apns.send(10.5, drawn, "app").timestamp == 1.0
+@pytest.mark.parametrize(
+    ("lag", "u", "expected"),
+    [
+        (UniformLag(9.0, 11.0), 0.25, 9.5),
+        (FixedLag(9.0), None, 9.0),
+        (LognormalLag(10.0, 1.35, 7.0), 0.5, 10.0),
+        (LognormalLag(10.0, 1.35, 7.0), 0.25, 7.0 + 3.0 * math.exp(1.35 * -0.6744897501960817)),
+    ],
+)
+def test_uninstall_lag_is_exact_for_a_given_draw(
+    lag: FixedLag | UniformLag | LognormalLag, u: float | None, expected: float
+) -> None:
+    apns = ApnsService(ProviderConfig.apns(uninstall_lag=lag))
+    token = apns.issue(0.0, "d", "app")
+    rng = ScriptedRng([] if u is None else [u])  # a fixed lag draws nothing
+    apns.invalidate(1.0, token, TokenDeath.UNINSTALL, rng)
+    assert rng.exhausted
+    assert apns.death(token) == (TokenDeath.UNINSTALL, 1.0)
+    assert apns.current_token("d", "app") is None
+    assert apns.status_changes_at(token) == pytest.approx(1.0 + expected, rel=1e-12)
+    assert apns.send(1.0 + expected - 1e-6, token, "app").status == 200
+    assert not apns.delivers(1.0 + expected - 1e-6, token)
+    assert apns.send(1.0 + expected + 1e-6, token, "app").timestamp == 1.0
+
+
+@pytest.mark.parametrize(
+    ("lag", "nominal"),
+    [
+        (FixedLag(4.0), 4.0),
+        (UniformLag(9.0, 11.0), 9.0),  # the low end, as the older windows had it
+        (LognormalLag(10.0, 1.35, 7.0), 10.0),  # the median
+    ],
+)
+def test_without_a_random_source_the_lag_is_its_nominal_value(
+    lag: FixedLag | UniformLag | LognormalLag, nominal: float
+) -> None:
+    fcm = FcmService(ProviderConfig.fcm(uninstall_lag=lag))
+    token = fcm.issue(0.0, "d", "app")
+    fcm.invalidate(1.0, token, TokenDeath.UNINSTALL)
+    assert fcm.status_changes_at(token) == 1.0 + nominal
 
 
 def test_other_causes_are_reported_at_once_without_drawing() -> None:
@@ -201,8 +234,8 @@ def test_invalidating_a_dead_token_is_a_no_op() -> None:
     fcm.invalidate(1.5, token, TokenDeath.DATA_CLEARED, rng)
     assert rng.draws == 0
     assert fcm.death(token) == (TokenDeath.UNINSTALL, 1.0)
-    assert fcm.accepts(1.5, token)  # still inside the uninstall lag
-    assert not fcm.accepts(2.0, token)
+    assert fcm.accepts(1.5, token)  # still inside the uninstall lag (1.5 days without rng)
+    assert not fcm.accepts(2.5, token)
 
 
 # --- web permission revocation -----------------------------------------------------------------
@@ -371,7 +404,7 @@ def test_negative_payload_is_refused() -> None:
 
 
 def test_status_changes_at_the_report_time_or_just_after_the_inactivity_deadline() -> None:
-    fcm = FcmService(ProviderConfig.fcm(uninstall_lag_days=(2.0, 2.0), inactivity_expiry_days=270))
+    fcm = FcmService(ProviderConfig.fcm(uninstall_lag=FixedLag(2.0), inactivity_expiry_days=270))
     live = fcm.issue(0.0, "a", "app")
     assert fcm.status_changes_at(live) == 270.0
     fcm.connect(10.0, live)
@@ -395,4 +428,4 @@ def test_status_changes_at_is_never_for_a_live_token_without_expiry() -> None:
     token = apns.issue(0.0, "a", "app")
     assert apns.status_changes_at(token) == math.inf
     apns.invalidate(5.0, token, TokenDeath.UNINSTALL)
-    assert 5.0 + 9.0 <= apns.status_changes_at(token) <= 5.0 + 11.0
+    assert apns.status_changes_at(token) == 5.0 + 10.0  # the median lag, without rng

@@ -13,6 +13,7 @@ from sim.providers import (
     TokenDeath,
     UnknownTokenError,
     UnsupportedCauseError,
+    WeibullLifetime,
     service_for,
 )
 
@@ -33,15 +34,22 @@ ops = st.tuples(
 
 
 def make_service(provider: Provider) -> PushService:
-    # short expiries and lags so that histories of a few dozen steps exercise them
+    # short expiries, lags and lifetimes so that histories of a few dozen steps exercise them;
+    # APNs also has silent deaths, answered 200 (zombies) rather than reported
     if provider is Provider.APNS:
         config = ProviderConfig.apns(
-            uninstall_lag_days=(2.0, 5.0), reissue_same_token_on_reinstall=True
+            uninstall_lag=(2.0, 5.0),
+            reissue_same_token_on_reinstall=True,
+            silent_death=WeibullLifetime(30.0, 1.5),
+            silent_death_reported=False,
+            inactivity_expiry_days=60.0,
         )
     elif provider is Provider.FCM:
         config = ProviderConfig.fcm(inactivity_expiry_days=30.0)
     else:
-        config = ProviderConfig.webpush(inactivity_expiry_days=20.0)
+        config = ProviderConfig.webpush(
+            inactivity_expiry_days=20.0, silent_death=WeibullLifetime(15.0, 1.75)
+        )
     return service_for(provider, config)
 
 
@@ -51,6 +59,10 @@ def check_invariants(service: PushService, now: float, pair_of: dict[str, tuple[
         assert service.was_issued(token)
         alive = service.death(token, now=now) is None
         assert service.delivers(now, token) == alive
+        status = service.status(now, token)
+        assert (status == PushService.DELIVERS) == alive
+        assert (status == PushService.REJECTS) == (not service.accepts(now, token))
+        assert service.status_changes_at(token) >= now or status == PushService.REJECTS
         if alive:
             assert service.accepts(now, token)  # a delivering token is always accepted
             live.setdefault(pair, []).append(token)
@@ -86,7 +98,7 @@ def test_random_histories_keep_one_live_token_per_pair(
         if kind == "advance":
             now += dt
         elif kind == "issue":
-            new = service.issue(now, *pair, browser=BROWSERS[index % 2])
+            new = service.issue(now, *pair, browser=BROWSERS[index % 2], rng=rng)
             assert pair_of.setdefault(new, pair) == pair
             issued_pairs.add(pair)
             assert service.current_token(*pair) == new
@@ -105,7 +117,7 @@ def test_random_histories_keep_one_live_token_per_pair(
                 assert service.death(token) is not None or cause is TokenDeath.PERMISSION_REVOKED
         elif kind == "rotate":
             try:
-                new = service.rotate(now, *pair, cause)
+                new = service.rotate(now, *pair, cause, rng=rng)
             except UnsupportedCauseError:
                 assert cause is TokenDeath.PERMISSION_REVOKED
             except UnknownTokenError:

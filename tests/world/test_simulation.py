@@ -21,6 +21,7 @@ from sim.world import (
     TruthEvent,
     WorldParams,
 )
+from sim.world.params import DEFAULT_FCM_LAG
 
 SMALL = WorldParams(population=PopulationParams(devices=600))
 
@@ -122,14 +123,25 @@ def test_ten_thousand_device_api_shape():
     assert summary["believed_reachable"] >= summary["truly_reachable"]
 
 
-@pytest.mark.parametrize("mu", [0.01])
-def test_dead_tokens_match_the_closed_form(mu: float):
+@pytest.mark.parametrize(
+    "lag",
+    [
+        {"distribution": "fixed", "days": 0.0},
+        DEFAULT_FCM_LAG.model_dump(exclude_none=True),  # shifted log-normal, mean 2.0 days
+    ],
+    ids=["no-lag", "default-fcm-lag"],
+)
+def test_dead_tokens_match_the_closed_form(lag: dict[str, object]):
     """Steady installs, uninstalls at rate mu, campaigns every T days, no reinstall or rotation.
 
-    Uninstalls are seen only by campaign bounces, so between campaigns dead tokens pile up at
-    mu * N per day: the time-average is mu * N * (mean time since the last campaign) = mu*N*T/2.
+    Uninstalls are seen only by campaign bounces once the provider reports them, after a lag L
+    drawn per token. A token is *dead* (rejected, still held) from its report to the next
+    campaign, so dead tokens pile up at mu * N per day since the last campaign whatever L is:
+    time-average mu*N*T/2. Before its report it is a *zombie* (accepted, not shown): mu*N*E[L]
+    on average (Little's law). So stale = dead + zombie averages mu*N*(E[L] + T/2), with E[L]
+    the mean of the lag distribution.
     """
-    n, period = 1500, 7.0
+    mu, n, period = 0.01, 1500, 7.0
     params = WorldParams(
         population=PopulationParams(
             devices=n,
@@ -154,25 +166,30 @@ def test_dead_tokens_match_the_closed_form(mu: float):
             logout_per_day=0.0,
         ),
         permission=PermissionParams(turn_off_per_day=0.0, turn_on_per_day=0.0),
-        providers=ProviderParams(
-            fcm_lag_days=(0.0, 0.0), transient_error_share=0.0, fcm_inactivity_days=36_500.0
+        providers=ProviderParams.model_validate(
+            {"fcm_lag": lag, "transient_error_share": 0.0, "fcm_inactivity_days": 36_500.0}
         ),
         campaigns=CampaignParams(every_days=period, first_campaign_day=0.25),
     )
+    mean_lag = params.providers.uninstall_lag("fcm").mean
     warm_up, days = 28.25, 168.0
-    means = []
+    dead, stale = [], []
     for seed in range(8):
         ts = simulate(params, days=days, seed=seed, sample_every_days=0.5).timeseries
         window = ts[(ts["platform"] == "all") & (ts["time"] > warm_up) & (ts["time"] <= days)]
         # expected dead count at each sample: mu * installed * (time since the last campaign)
         since = (window["time"] - 0.25) % period
         assert math.isclose(float(since.mean()), period / 2, abs_tol=1e-9)  # whole periods
-        means.append(float(window["stale_dead"].mean()))
-    expected = mu * n * period / 2
-    sample = np.array(means)
-    half = stats.t.ppf(0.975, len(sample) - 1) * sample.std(ddof=1) / math.sqrt(len(sample))
-    assert abs(sample.mean() - expected) <= half + 1e-9, (sample.mean(), half, expected)
-    assert half < 0.2 * expected  # the interval is tight enough for the check to mean something
+        dead.append(float(window["stale_dead"].mean()))
+        stale.append(float((window["stale_dead"] + window["stale_zombie"]).mean()))
+    for means, expected in (
+        (dead, mu * n * period / 2),
+        (stale, mu * n * (mean_lag + period / 2)),
+    ):
+        sample = np.array(means)
+        half = stats.t.ppf(0.975, len(sample) - 1) * sample.std(ddof=1) / math.sqrt(len(sample))
+        assert abs(sample.mean() - expected) <= half + 1e-9, (sample.mean(), half, expected)
+        assert half < 0.2 * expected  # the interval is tight enough for the check to mean something
 
 
 def test_funnel_ends_at_the_devices_truly_reachable():
