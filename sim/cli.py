@@ -262,7 +262,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _story(args: argparse.Namespace) -> int:
-    from sim.world.story import run_story
+    from sim.story import run_story
 
     stories = [load_story(path) for path in args.files]
     failed = 0

@@ -18,7 +18,7 @@ from typing import Any
 
 from sim.models import ModelError
 from sim.scenario import SCENARIOS_DIR, STORIES_DIR, ScenarioError, load_story, story_files
-from sim.world.story import ExpectationResult, Story, StoryReport, run_story
+from sim.story import ExpectationResult, Story, StoryReport, run_story
 
 
 class StoriesError(ValueError):

@@ -48,10 +48,14 @@ Steps (``do``) and the keys each takes besides ``day`` (and an optional ``note``
 (default false); ``campaign``: ``campaign`` (its id) and optionally ``foreground`` (default true);
 ``probe``: optionally ``campaign`` (default ``"probe"``); ``prune`` (needs
 ``[policy] prune_after_days``); ``set_subscription``: ``profile``, ``state`` (``subscribed``,
-``opted_in``, ``unsubscribed``; a REST call, made at once). Nothing happens unless a step says
-so: no automatic campaigns, probes or pruning.
+``opted_in``, ``unsubscribed``; a REST call, made at once); ``poisson_campaigns``: ``campaign``
+(the id all its campaigns count under), ``rate_per_day``, ``until_day`` and optionally
+``foreground`` and ``seed`` (default 0); ``answer``: ``device``, ``status`` and optionally
+``reason``, ``timestamp_day`` (APNs 410 only) and ``times`` (default 1): the next sends to the
+device's last token get that provider answer. Nothing happens unless a step says so: no automatic
+campaigns, probes or pruning.
 
-Checks (``check``), their keys and the kind of ``equals``: see :data:`sim.world.story.CHECKS` and
+Checks (``check``), their keys and the kind of ``equals``: see :data:`sim.story.CHECKS` and
 ``scenarios/stories/README.md``. Profiles are user ids or anonymous ids
 ``"anon:<device>.<install number>:app"``.
 
@@ -59,7 +63,8 @@ Every table forbids unknown keys, so a typo is an error. ``rules`` names rules o
 (``R1`` … ``R14``); an expectation's ``rule`` names the one it guards, which must be one of the
 story's ``rules`` (``pushsim conform`` counts its failure against that rule only; an expectation
 without one counts against every rule of the story). A ``campaign`` expectation must name a
-campaign a ``campaign`` or ``probe`` step sends (else it could only ever check zeros). Any
+campaign a ``campaign``, ``poisson_campaigns`` or ``probe`` step sends (else it could only ever
+check zeros), and no two such steps may send under one id. Any
 problem raises one :class:`~sim.scenario.errors.ScenarioError` naming the file, the key path
 (``steps[3].do``) and what is allowed there. The story's name is free text: it is shown, never
 used as a file name.
@@ -84,10 +89,8 @@ from sim.providers import TokenDeath
 from sim.registry import RegistryPolicy
 from sim.scenario.errors import ScenarioError
 from sim.scenario.validation import parse_toml, problems, read_text
-from sim.world.actions import Answer
-from sim.world.device import DeviceKind
-from sim.world.params import MAX_DAYS
-from sim.world.story import (
+from sim.story.model import (
+    MAX_SEED,
     DeviceSpec,
     Expectation,
     Step,
@@ -95,7 +98,11 @@ from sim.world.story import (
     Story,
     StoryError,
     WorldOptions,
+    sent_campaigns,
 )
+from sim.world.actions import Answer
+from sim.world.device import DeviceKind
+from sim.world.params import MAX_CAMPAIGNS_PER_DAY, MAX_DAYS
 
 #: The stories shipped with pushsim (present in a source checkout).
 STORIES_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "stories"
@@ -164,7 +171,7 @@ class DeviceTable(_Table):
 
 
 class StepTable(_Table):
-    """``[[steps]]``: which keys each ``do`` takes is checked by :class:`~sim.world.story.Step`."""
+    """``[[steps]]``: which keys each ``do`` takes is checked by :class:`~sim.story.Step`."""
 
     day: Day
     do: StepKind
@@ -178,6 +185,16 @@ class StepTable(_Table):
     foreground: StrictBool | None = None
     profile: Id | None = None
     state: Literal["subscribed", "opted_in", "unsubscribed"] | None = None
+    status: Annotated[int, Field(ge=100, le=599, strict=True)] | None = None
+    reason: StrictStr | None = None
+    timestamp_day: Day | None = None
+    times: Annotated[int, Field(ge=1, strict=True)] | None = None
+    rate_per_day: (
+        Annotated[float, Field(gt=0, le=MAX_CAMPAIGNS_PER_DAY, allow_inf_nan=False, strict=True)]
+        | None
+    ) = None
+    until_day: Day | None = None
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)] | None = None
     note: StrictStr = ""
 
 
@@ -238,6 +255,13 @@ def _build(data: StoryFile) -> Story:
                 foreground=s.foreground,
                 profile=s.profile,
                 state=s.state,
+                status=s.status,
+                reason=s.reason,
+                timestamp_day=s.timestamp_day,
+                times=s.times,
+                rate_per_day=s.rate_per_day,
+                until_day=s.until_day,
+                seed=s.seed,
                 note=s.note,
             ),
         )
@@ -279,12 +303,7 @@ def _build(data: StoryFile) -> Story:
 
 def _check_campaigns_sent(steps: tuple[Step, ...], expectations: tuple[Expectation, ...]) -> None:
     """Every ``campaign`` expectation names a campaign or probe that some step sends."""
-    sent: list[str] = []
-    for step in steps:
-        if step.do is StepKind.CAMPAIGN and step.campaign is not None:
-            sent.append(step.campaign)
-        elif step.do is StepKind.PROBE:
-            sent.append(step.campaign if step.campaign is not None else "probe")
+    sent = [name for _, name in sent_campaigns(steps)]
     for i, expectation in enumerate(expectations):
         name = expectation.campaign
         if expectation.check == "campaign" and name is not None and name not in sent:
@@ -292,7 +311,8 @@ def _check_campaigns_sent(steps: tuple[Step, ...], expectations: tuple[Expectati
             raise StoryError(
                 f"expect[{i}].campaign",
                 f"no step sends campaign {name!r}; campaigns the steps send: {listed} "
-                "(a 'campaign' step, or a 'probe' step, default id 'probe')",
+                "(a 'campaign' or 'poisson_campaigns' step, or a 'probe' step, default id "
+                "'probe')",
             )
 
 

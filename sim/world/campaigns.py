@@ -8,12 +8,14 @@ someone else, or silently dropped.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
+import numpy as np
 import simpy
 
 from sim.platforms import PROVIDER_OF, Platform, Provider
-from sim.providers import Action, BackoffPolicy, PushService
+from sim.providers import Action, BackoffPolicy, PushService, SendResult
 from sim.providers.answers import classify
 from sim.providers.config import RandomSource
 from sim.registry.protocol import RegistryProtocol
@@ -25,6 +27,11 @@ from sim.world.signals import Outcome, SendRecord, Signals
 _DELIVERED, _RETRY = Action.DELIVERED, Action.RETRY
 _DISPLAYED, _MISDIRECTED, _DROPPED = Outcome.DISPLAYED, Outcome.MISDIRECTED, Outcome.DROPPED
 _BACKGROUND = Outcome.DELIVERED_BACKGROUND
+
+#: A script of provider answers: the answer for a send to a token, or None to ask the provider
+#: model. Stories script answers this way (an APNs 410 with an old timestamp, a 429); the models
+#: stay pure.
+AnswerScript = Callable[[str], SendResult | None]
 
 _FINAL = {
     Action.REMOVE: Outcome.BOUNCED,
@@ -60,6 +67,8 @@ class Sender:
         self.retry_rng = retry_rng
         #: sends waiting for a retry
         self.pending = 0
+        #: asked before the provider model at every send (None: the model answers every send)
+        self.answer_script: AnswerScript | None = None
         self.campaigns_sent = 0
 
     def campaign(self, campaign_id: str, *, foreground: bool = True) -> int:
@@ -101,7 +110,13 @@ class Sender:
     ) -> None:
         now = self.env.now
         service = self.providers[PROVIDER_OF[platform]]
-        result = service.send(now, token, self.app, rng=self.provider_rng)
+        script = self.answer_script
+        scripted = script(token) if script is not None else None
+        result = (
+            scripted
+            if scripted is not None
+            else service.send(now, token, self.app, rng=self.provider_rng)
+        )
         # the registry acts on the answer (its return value is its own business); what the sender
         # does next is the provider table's verdict (retry, or compare with the truth)
         self.registry.handle_response(now, token, result)
@@ -165,15 +180,40 @@ class Sender:
         return _MISDIRECTED, device.user
 
 
+def poisson_gap(rng: np.random.Generator, rate_per_day: float) -> float:
+    """Days to the next campaign of a Poisson schedule of ``rate_per_day``: one exponential draw."""
+    return float(rng.exponential(1.0 / rate_per_day))
+
+
 def campaign_schedule(
     env: simpy.Environment,
     sender: Sender,
     *,
     first_day: float,
-    every_days: float,
+    every_days: float = 0.0,
     foreground: bool,
+    schedule: Literal["periodic", "poisson"] = "periodic",
+    rate_per_day: float = 0.0,
+    rng: np.random.Generator | None = None,
 ) -> Any:
-    """SimPy process: a campaign every ``every_days`` from ``first_day``."""
+    """SimPy process: the campaigns of a schedule, ``c0001``, ``c0002``… from ``first_day``.
+
+    ``periodic``: a campaign every ``every_days`` (none when 0), the first at ``first_day``.
+    ``poisson``: campaigns at the times of a Poisson process of ``rate_per_day`` (none when 0),
+    each gap an exponential draw from ``rng`` (:func:`poisson_gap`), the first a gap after
+    ``first_day``; the number of campaigns in ``D`` days is Poisson with mean ``rate_per_day * D``.
+    """
+    if schedule == "poisson":
+        if rate_per_day <= 0:
+            return
+        if rng is None:
+            raise ValueError("a poisson campaign schedule needs a random generator (rng)")
+        yield env.timeout(max(0.0, first_day - env.now))
+        number = 0
+        while True:
+            yield env.timeout(poisson_gap(rng, rate_per_day))
+            number += 1
+            sender.campaign(f"c{number:04d}", foreground=foreground)
     if every_days <= 0:
         return
     yield env.timeout(max(0.0, first_day - env.now))

@@ -16,8 +16,8 @@ import pytest
 from sim.conformance.command import conform, main
 from sim.conformance.stories import StoriesError, StoryFile, StoryRun, load_stories
 from sim.conformance.table import DEVIATES, FOLLOWS, Conformance, Deviation, rule_verdicts
+from sim.story import DeviceSpec, Expectation, ExpectationResult, Story, StoryReport
 from sim.world import DeviceKind
-from sim.world.story import DeviceSpec, Expectation, ExpectationResult, Story, StoryReport
 
 BROKEN = "tests.conformance.broken"
 REPO = Path(__file__).resolve().parents[2]

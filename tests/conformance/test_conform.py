@@ -25,7 +25,7 @@ from sim.conformance.stories import StoriesError, load_stories, packaged_stories
 from sim.conformance.table import DEVIATES, FOLLOWS, UNTESTED, Conformance, rule_verdicts
 from sim.scenario import load_story
 from sim.scenario.story_file import RULES
-from sim.world.story import run_story
+from sim.story import run_story
 
 BROKEN = "tests.conformance.broken"
 BROKEN_FILE = str(Path(__file__).with_name("broken.py"))

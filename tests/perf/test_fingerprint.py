@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tests.perf.fingerprint import fingerprint
 
-PINNED = "109b1cd7d52a56ddd62b4e600d0aa21a2315d47faf018f229080b758cc7b74fc"
+PINNED = "89a52240d653e1ee8cfaace2e79f6dd239838607ebe8121aa592a415b78c8898"
 
 
 def test_the_pinned_run_gives_the_same_results():

@@ -24,8 +24,8 @@ from sim.registry import RegistryPolicy
 from sim.remote.client import HttpRegistry
 from sim.scenario import STORIES_DIR, load_story
 from sim.simulation import Simulation
+from sim.story import run_story
 from sim.world.params import WorldParams
-from sim.world.story import run_story
 from tests.remote import READY_PREFIX, REPO, START_DEADLINE, Service, free_port, service, stop
 
 

@@ -40,7 +40,7 @@ from sim.cli import main
 from sim.models.check import check_scenarios
 from sim.scenario import ScenarioError, load_scenario, load_story, scenario_files, story_files
 from sim.simulation import Simulation
-from sim.world.story import run_story
+from sim.story import run_story
 from tests.cli import staging_folders
 
 SCENARIO_EXAMPLES = 700

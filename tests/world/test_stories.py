@@ -2,7 +2,8 @@
 
 The "teeth" tests break one registry rule at a time (by patching one registry method) and check
 that the stories guarding that rule fail. Every rule R1–R14 is guarded by at least one story. The
-``export`` and ``events`` checks and the ``set_subscription`` step are checked at the end.
+``export`` and ``events`` checks and the ``set_subscription`` step are checked at the end (the
+other steps and checks: ``tests/story``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from sim.platforms import Provider
 from sim.providers import Action, SendResult, classify
 from sim.registry import Registry, ResponseOutcome, SubscriptionState
 from sim.scenario import ScenarioError, load_story, parse_story, story_files
 from sim.scenario.story_file import RULES
-from sim.world.story import StoryReport, run_story
+from sim.story import StoryReport, run_story
 
 STORY_FILES = story_files()
 
@@ -55,6 +57,8 @@ def test_the_stories_are_there():
         "export_view",
         "token_events_audit_trail",
         "anonymous_then_identified",
+        "apns_stale_410",
+        "provider_errors_keep_the_token",
     } <= names
 
 
@@ -140,6 +144,42 @@ def test_r4_permission_not_refreshed(monkeypatch: pytest.MonkeyPatch):
     _patch(monkeypatch, "session_start", make)
     broken = failing()
     assert {"permission_off_then_on", "first_push_after_uninstall"} <= broken
+
+
+def test_r5_the_apns_timestamp_is_not_compared(monkeypatch: pytest.MonkeyPatch):
+    """R5 broken: an APNs 410 removes the token even when it predates the registration."""
+
+    def make(original: Any) -> Any:
+        def handle_response(self: Registry, now: float, token: str, result: SendResult) -> Any:
+            return original(self, now, token, dataclasses.replace(result, timestamp=None))
+
+        return handle_response
+
+    _patch(monkeypatch, "handle_response", make)
+    assert "apns_stale_410" in failing()
+
+
+#: a permanent error of each provider, for a registry that takes every error as one
+_PERMANENT = {
+    Provider.APNS: SendResult(Provider.APNS, 410, "Unregistered"),
+    Provider.FCM: SendResult(Provider.FCM, 404, "UNREGISTERED"),
+    Provider.WEBPUSH: SendResult(Provider.WEBPUSH, 410),
+}
+
+
+def test_r5_transient_and_credential_errors_remove_the_token(monkeypatch: pytest.MonkeyPatch):
+    """R5 broken: a transient or credential error is acted on as a permanent one."""
+
+    def make(original: Any) -> Any:
+        def handle_response(self: Registry, now: float, token: str, result: SendResult) -> Any:
+            if classify(result) in (Action.RETRY, Action.FLAG_CONFIG):
+                result = _PERMANENT[result.provider]
+            return original(self, now, token, result)
+
+        return handle_response
+
+    _patch(monkeypatch, "handle_response", make)
+    assert failing() == {"provider_errors_keep_the_token"}
 
 
 def test_r6_bounce_does_not_remove(monkeypatch: pytest.MonkeyPatch):

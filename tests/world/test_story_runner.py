@@ -8,8 +8,7 @@ import pytest
 
 from sim.registry import RegistryPolicy
 from sim.scenario import ScenarioError, load_story, parse_story
-from sim.world import DeviceKind
-from sim.world.story import (
+from sim.story import (
     CHECKS,
     DeviceSpec,
     Expectation,
@@ -19,6 +18,7 @@ from sim.world.story import (
     StoryError,
     run_story,
 )
+from sim.world import DeviceKind
 
 HEADER = """
 [story]
