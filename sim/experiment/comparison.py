@@ -23,12 +23,14 @@ from sim.experiment.store import COMPARISON, ExperimentFolder, write_atomic
 HEADLINE = (
     "believed_reachable",
     "truly_reachable",
+    "reachable_not_targeted",
     "overstatement",
     "stale_rate",
     "mean_stale_rate",
     "campaign_bounced",
     "campaign_displayed",
-    "campaign_misdirected",
+    "campaign_shown_to_other_user",
+    "campaign_shown_to_nobody",
 )
 
 

@@ -20,14 +20,29 @@ from sim.metrics.timeseries import ALL, CAUSE_COLUMNS, COLUMNS, FUNNEL_COLUMNS
 
 #: the latency kinds, each with a ``median_<kind>_days`` figure in :meth:`RunResult.summary`
 LATENCY_KINDS = (UNINSTALL, ROTATION, SWITCH)
+#: the send counts totalled over the campaigns in :meth:`RunResult.summary`, as
+#: ``campaign_<column>`` (sends, not profiles)
+SUMMARY_SENDS = (
+    "targeted",
+    "sent",
+    "bounced",
+    "displayed",
+    "shown_to_other_user",
+    "shown_to_nobody",
+    "dropped",
+)
 
 
 @dataclass
 class RunResult:
     """Everything one run measured.
 
-    - ``timeseries``: one row per (sample time, platform), ``platform == "all"`` for the total;
-    - ``sends``: one row per (campaign or probe, platform) with the outcome counts;
+    - ``timeseries``: one row per (sample time, platform), ``platform == "all"`` for the total:
+      believed and truly reachable profiles, and beside them the profiles reachable but not
+      targeted (DESIGN §5); tokens held, stale and churned;
+    - ``sends``: one row per (campaign or probe, platform) with the outcome counts, of sends
+      (tokens): a push shown to someone other than its target is counted as
+      ``shown_to_other_user`` (another profile logged in) or ``shown_to_nobody``;
     - ``bounces``: bounces per (campaign, platform, status, reason);
     - ``latencies``: one row per truth change followed (:mod:`sim.metrics.latency`): completed
       (``observed``), or still open at the end of the run and censored there; ``open_latencies``
@@ -129,6 +144,12 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         """Headline figures: the end-of-run state, and totals and means after the warm-up.
 
+        Audience figures count profiles (DESIGN §5): ``believed_reachable``, ``truly_reachable``
+        (part of believed) and, beside it, ``reachable_not_targeted`` (would see a push on a
+        device they are logged in to, but the registry does not target them there; never part
+        of truly reachable). ``campaign_<outcome>`` figures count sends (tokens): a push shown to
+        someone other than its target is ``campaign_shown_to_other_user`` (another profile was
+        logged in) or ``campaign_shown_to_nobody`` (nobody was), never lumped together.
         ``median_<kind>_days`` is the Kaplan–Meier median of each latency kind (open latencies
         censored at the end of the run): None when there is none, or when fewer than half had
         ended by the longest time followed.
@@ -137,10 +158,7 @@ class RunResult:
         warm = self.warm_up_days
         sends = self.sends[self.sends["time"] >= warm]
         campaigns = sends[sends["kind"] == "campaign"]
-        totals = {
-            column: int(campaigns[column].sum())
-            for column in ("targeted", "sent", "bounced", "displayed", "misdirected", "dropped")
-        }
+        totals = {column: int(campaigns[column].sum()) for column in SUMMARY_SENDS}
         medians = {
             f"median_{kind}_days": self.latency_curve(kind).median for kind in sorted(LATENCY_KINDS)
         }
@@ -149,7 +167,7 @@ class RunResult:
             "days": self.days,
             "believed_reachable": int(last["believed_reachable"]),
             "truly_reachable": int(last["truly_reachable"]),
-            "reachable_unknown": int(last["reachable_unknown"]),
+            "reachable_not_targeted": int(last["reachable_not_targeted"]),
             "overstatement": (
                 float(last["believed_reachable"] / last["truly_reachable"])
                 if last["truly_reachable"]
@@ -267,10 +285,10 @@ def merge(results: Sequence[RunResult]) -> RunResult:
     the run) and the event log are concatenated shard by shard and stably sorted by end time and
     by time.
 
-    Distinct-profile counts (believed and truly reachable, reachable but unknown) are summed too,
-    which is exact because no profile spans two shards: a person's profile lives on the devices of
-    their household (owned, shared, replaced or restored), anonymous profiles on one install, and
-    a household is in one shard.
+    Distinct-profile counts (believed and truly reachable, reachable but not targeted) are summed
+    too, which is exact because no profile spans two shards: a person's profile lives on the
+    devices of their household (owned, shared, replaced or restored), anonymous profiles on one
+    install, and a household is in one shard.
     """
     if not results:
         raise ValueError("nothing to merge: no results")

@@ -1,4 +1,9 @@
-"""Per-campaign send outcomes: targeted, sent, bounced by code, retried, delivered, displayed."""
+"""Per-campaign send outcomes: targeted, sent, bounced by code, retried, delivered, displayed.
+
+Every count is of sends (tokens), not profiles. A delivered push is displayed (to its target),
+misdirected — ``shown_to_other_user`` (another profile is logged in on the device) or
+``shown_to_nobody`` (nobody is logged in), kept apart — delivered in the background, or dropped.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ SEND_COLUMNS = (
     "bounced",
     "delivered",
     "displayed",
-    "misdirected",
+    "shown_to_other_user",
+    "shown_to_nobody",
     "delivered_background",
     "dropped",
     "flagged",
@@ -69,7 +75,8 @@ class SendLedger:
             o = t.outcomes
             delivered = (
                 o.get(Outcome.DISPLAYED, 0)
-                + o.get(Outcome.MISDIRECTED, 0)
+                + o.get(Outcome.SHOWN_TO_OTHER_USER, 0)
+                + o.get(Outcome.SHOWN_TO_NOBODY, 0)
                 + o.get(Outcome.DELIVERED_BACKGROUND, 0)
                 + o.get(Outcome.DROPPED, 0)
             )
@@ -87,7 +94,8 @@ class SendLedger:
                     o.get(Outcome.BOUNCED, 0),
                     delivered,
                     o.get(Outcome.DISPLAYED, 0),
-                    o.get(Outcome.MISDIRECTED, 0),
+                    o.get(Outcome.SHOWN_TO_OTHER_USER, 0),
+                    o.get(Outcome.SHOWN_TO_NOBODY, 0),
                     o.get(Outcome.DELIVERED_BACKGROUND, 0),
                     o.get(Outcome.DROPPED, 0),
                     o.get(Outcome.FLAGGED, 0),

@@ -9,17 +9,20 @@ re-classifies what may have changed since the last sample:
   whose install holds it;
 - a device with a ground-truth change (its truth events), the record of its current token and
   the record of the token the change replaced;
-- every token and device of a profile whose targetability changed (R9);
+- every token and device of a profile whose targetability changed (R9), and every device that
+  would show that profile a push where it is logged in (an opted-out profile is not counted as
+  reachable but not targeted);
 - a token or device whose provider status changes with time alone — the end of an uninstall
   report lag, an inactivity expiry — re-checked at the time the provider says
   (:meth:`~sim.providers.PushService.status_changes_at`);
 - devices that joined the world since the last sample.
 
 Each token and device keeps its last contribution to the counts; re-classifying one subtracts the
-old contribution and adds the new. Distinct-profile counts (truly reachable, unknown) are kept as
-reference counts per (platform, profile). Classification itself is the same code as the full
-snapshot (:func:`~sim.metrics.truth.classify_record`, :func:`~sim.metrics.truth.funnel_depth`),
-and the tests check the two agree at every sample.
+old contribution and adds the new. Distinct-profile counts (truly reachable, reachable but not
+targeted) are kept as reference counts per (platform, profile) of the devices behind them.
+Classification itself is the same code as the full snapshot
+(:func:`~sim.metrics.truth.classify_record`, :func:`~sim.metrics.truth.funnel_depth`,
+:func:`~sim.metrics.truth.device_reach`), and the tests check the two agree at every sample.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ import math
 
 from sim.metrics.truth import (
     FUNNEL_STEPS,
+    SHOWS_DEPTH,
+    Reach,
     Snapshot,
     StaleCause,
     TokenTruth,
     classify_record,
+    device_reach,
     funnel_depth,
 )
 from sim.platforms import PROVIDER_OF, Platform
@@ -41,11 +47,11 @@ from sim.registry import TokenEvent
 from sim.world.signals import TruthEvent
 from sim.world.world import World
 
-#: what one token record adds to the counts besides the profile it makes truly reachable:
-#: platform, foreground, truth (None for background) and stale cause. Few distinct values exist,
-#: so each is kept once and shared by every token with that contribution.
+#: what one token record adds to the counts: platform, foreground, truth (None for background)
+#: and stale cause. Few distinct values exist, so each is kept once and shared by every token
+#: with that contribution.
 TokenShare = tuple[Platform, bool, TokenTruth | None, StaleCause | None]
-#: what one installed device adds besides the person it shows pushes to: platform, funnel depth
+#: what one installed device adds besides the person it makes reachable: platform, funnel depth
 DeviceShare = tuple[Platform, int]
 
 
@@ -88,9 +94,14 @@ class TruthTally:
         self._token_shares: dict[TokenShare, TokenShare] = {}
         self._device_shares: dict[DeviceShare, DeviceShare] = {}
         self._tokens: dict[str, TokenShare] = {}
-        self._truly_profile: dict[str, str] = {}  # token → the profile it makes truly reachable
         self._devices: dict[str, DeviceShare] = {}
-        self._shown_user: dict[str, str] = {}  # device → who its pushes are shown to (depth ≥ 4)
+        #: device → the profile it makes truly reachable, or reachable but not targeted, and which
+        self._reach: dict[str, tuple[str, Reach]] = {}
+        #: device → the person it would show a push to (depth ≥ SHOWS_DEPTH), and person → those
+        #: devices: re-looked at when the person's targetability changes (an opted-out profile
+        #: is not counted as reachable but not targeted)
+        self._shown_user: dict[str, str] = {}
+        self._shows_to: dict[str, dict[str, None]] = {}
         self._dirty_tokens: set[str] = set()
         self._dirty_devices: set[str] = set()
         self._devices_seen = 0
@@ -104,11 +115,11 @@ class TruthTally:
         self._count_causes: dict[tuple[Platform, StaleCause], int] = {}
         self._depths = {p: [0] * (len(FUNNEL_STEPS) + 1) for p in Platform}
         keys: tuple[Platform | None, ...] = (*Platform, None)
-        #: per platform (None: all), person → number of tokens / devices behind them
+        #: per platform (None: all), person → number of devices behind them
         self._truly: dict[Platform | None, dict[str, int]] = {key: {} for key in keys}
         self._shown: dict[Platform | None, dict[str, int]] = {key: {} for key in keys}
         self._truly_count: dict[Platform | None, int] = dict.fromkeys(keys, 0)
-        self._unknown_count: dict[Platform | None, int] = dict.fromkeys(keys, 0)
+        self._not_targeted_count: dict[Platform | None, int] = dict.fromkeys(keys, 0)
 
         registry = world.registry
         registry.subscribe(self._on_token)
@@ -141,6 +152,7 @@ class TruthTally:
             device = installs.get(slot[0])
             if device is not None:
                 self._dirty_devices.add(device.device_id)
+        self._dirty_devices.update(self._shows_to.get(profile_id, ()))
 
     # -- sampling ------------------------------------------------------------------------------
 
@@ -170,13 +182,12 @@ class TruthTally:
     def _retally_token(self, token: str, now: float) -> None:
         old = self._tokens.pop(token, None)
         if old is not None:
-            self._add_token(old, self._truly_profile.pop(token, None), -1)
+            self._add_token(old, -1)
         record = self.world.registry.token(token)
         if record is None:
             self._token_rechecks.at(token, math.inf)
             return
         platform = record.platform
-        profile = None
         if not record.foreground:  # background tokens are counted, never classified
             share: TokenShare = (platform, False, None, None)
             self._token_rechecks.at(token, math.inf)
@@ -184,20 +195,18 @@ class TruthTally:
             service = self._services[platform]
             installs = self.world.actions.installs
             verdict, cause = classify_record(service, installs, record, now)
-            if verdict is TokenTruth.LIVE:
-                if installs[record.device].user != record.profile:
-                    cause = StaleCause.OTHER_USER
-                elif self.world.registry.is_targetable(record.profile):
-                    profile = self._truly_profile[token] = record.profile
+            if verdict is TokenTruth.LIVE and installs[record.device].user != record.profile:
+                cause = StaleCause.OTHER_USER
             share = (platform, True, verdict, cause)
             self._token_rechecks.at(token, service.status_changes_at(token))
         share = self._tokens[token] = self._token_shares.setdefault(share, share)
-        self._add_token(share, profile, +1)
+        self._add_token(share, +1)
 
     def _retally_device(self, device_id: str, now: float) -> None:
         old = self._devices.pop(device_id, None)
         if old is not None:
-            self._add_device(old, self._shown_user.pop(device_id, None), -1)
+            self._add_device(old, self._reach.pop(device_id, None), -1)
+        self._forget_shown(device_id)
         device = self.world.devices[device_id]
         if not device.installed:
             self._device_rechecks.at(device_id, math.inf)
@@ -207,19 +216,37 @@ class TruthTally:
         depth = funnel_depth(
             device, service, registry.token_for, registry.is_targetable, self._app, now
         )
-        shown = device.user if depth >= 4 else None
-        if shown is not None:
-            self._shown_user[device_id] = shown
-        # from depth 4 on, the device's token delivers: until when?
-        recheck = service.status_changes_at(device.token) if depth >= 4 and device.token else None
+        user = device.user
+        reach = None
+        if depth >= SHOWS_DEPTH and user is not None:
+            self._shown_user[device_id] = user
+            self._shows_to.setdefault(user, {})[device_id] = None
+            kind = device_reach(depth, user, registry)
+            if kind is not None:
+                reach = self._reach[device_id] = (user, kind)
+        # from SHOWS_DEPTH on, the device's token delivers: until when?
+        recheck = (
+            service.status_changes_at(device.token)
+            if depth >= SHOWS_DEPTH and device.token
+            else None
+        )
         self._device_rechecks.at(device_id, math.inf if recheck is None else recheck)
         share: DeviceShare = (device.platform, depth)
         share = self._devices[device_id] = self._device_shares.setdefault(share, share)
-        self._add_device(share, shown, +1)
+        self._add_device(share, reach, +1)
+
+    def _forget_shown(self, device_id: str) -> None:
+        """Drop the device from the devices that would show their person a push."""
+        user = self._shown_user.pop(device_id, None)
+        if user is not None:
+            devices = self._shows_to[user]
+            del devices[device_id]
+            if not devices:
+                del self._shows_to[user]
 
     # -- counting ------------------------------------------------------------------------------
 
-    def _add_token(self, share: TokenShare, profile: str | None, sign: int) -> None:
+    def _add_token(self, share: TokenShare, sign: int) -> None:
         platform, foreground, verdict, cause = share
         self._count_tokens[platform] += sign
         if not foreground:
@@ -232,14 +259,14 @@ class TruthTally:
         if cause is not None:
             key = (platform, cause)
             self._count_causes[key] = self._count_causes.get(key, 0) + sign
-        if profile is not None:
-            self._bump(self._truly, platform, profile, sign)
 
-    def _add_device(self, share: DeviceShare, shown: str | None, sign: int) -> None:
+    def _add_device(self, share: DeviceShare, reach: tuple[str, Reach] | None, sign: int) -> None:
         platform, depth = share
         self._depths[platform][depth] += sign
-        if shown is not None:
-            self._bump(self._shown, platform, shown, sign)
+        if reach is not None:
+            person, kind = reach
+            refs = self._truly if kind is Reach.TRULY else self._shown
+            self._bump(refs, platform, person, sign)
 
     def _bump(
         self,
@@ -250,13 +277,14 @@ class TruthTally:
     ) -> None:
         """Change a reference count for ``platform`` and for all platforms.
 
-        Keeps the distinct-person counts up to date: truly reachable, and shown-to but unknown
-        (shown pushes on a device they are logged in to, yet not truly reachable).
+        Keeps the distinct-person counts up to date: truly reachable (a device of
+        :attr:`~sim.metrics.truth.Reach.TRULY`), and reachable but not targeted (a device of
+        :attr:`~sim.metrics.truth.Reach.NOT_TARGETED`, and none truly reachable).
         """
         for key in (platform, None):
             truly, shown = self._truly[key], self._shown[key]
             was_truly = person in truly
-            was_unknown = person in shown and not was_truly
+            was_not_targeted = person in shown and not was_truly
             counts = refs[key]
             count = counts.get(person, 0) + sign
             if count:
@@ -264,9 +292,9 @@ class TruthTally:
             else:
                 del counts[person]
             is_truly = person in truly
-            is_unknown = person in shown and not is_truly
+            is_not_targeted = person in shown and not is_truly
             self._truly_count[key] += is_truly - was_truly
-            self._unknown_count[key] += is_unknown - was_unknown
+            self._not_targeted_count[key] += is_not_targeted - was_not_targeted
 
     def _snapshot(self) -> Snapshot:
         registry, app = self.world.registry, self._app
@@ -296,5 +324,5 @@ class TruthTally:
                 snap.funnel[platform, step] = passed
                 snap.funnel[None, step] = snap.funnel.get((None, step), 0) + passed
         snap.truly.update(self._truly_count)
-        snap.unknown.update(self._unknown_count)
+        snap.not_targeted.update(self._not_targeted_count)
         return snap

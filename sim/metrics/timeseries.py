@@ -1,4 +1,10 @@
-"""Time series of belief against truth, sampled at a fixed interval, by platform."""
+"""Time series of belief against truth, sampled at a fixed interval, by platform.
+
+``believed_reachable``, ``truly_reachable`` and ``reachable_not_targeted`` count profiles (DESIGN
+§5, :func:`sim.metrics.truth.snapshot`): truly reachable is part of believed; reachable but not
+targeted (would see a push on a device they are logged in to, but the registry does not target
+them there) is reported beside truly reachable, never part of it. The other columns count tokens.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ COLUMNS = (
     "platform",
     "believed_reachable",
     "truly_reachable",
-    "reachable_unknown",
+    "reachable_not_targeted",
     "tokens",
     "foreground_tokens",
     "stale_dead",
@@ -77,7 +83,7 @@ class TimeSeries:
                     label,
                     snap.believed[key],
                     snap.truly[key],
-                    snap.unknown[key],
+                    snap.not_targeted[key],
                     snap.tokens[key],
                     foreground,
                     snap.dead[key],

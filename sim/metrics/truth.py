@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import cast
 
 from sim.platforms import PROVIDER_OF, Platform
 from sim.providers import PushService, TokenDeath
 from sim.registry import TokenRecord
+from sim.registry.protocol import RegistryProtocol
 from sim.world.device import Device
 from sim.world.world import World
 
@@ -48,6 +50,23 @@ FUNNEL_STEPS = (
     "right_profile",  # held for the profile logged in on the device
     "subscribed",  # that profile is not unsubscribed: truly reachable on this device
 )
+#: From this funnel depth on (installed, launched, notifications allowed, token valid) a push to
+#: the device's token would be shown to whoever is logged in on it.
+SHOWS_DEPTH = FUNNEL_STEPS.index("token_valid") + 1
+#: At this depth (every step passed) a default campaign sends the device a push for its
+#: logged-in profile, and the push is shown to them: the profile is truly reachable there.
+TRULY_DEPTH = len(FUNNEL_STEPS)
+
+
+class Reach(Enum):
+    """What a device means for its logged-in profile's reach (DESIGN §5)."""
+
+    #: a default campaign sends the profile a push here and it is shown to them
+    TRULY = "truly_reachable"
+    #: a push would be shown to the profile here, but the registry does not target it here:
+    #: token not registered (or not the device's current one), held as background-only, or held
+    #: for another profile
+    NOT_TARGETED = "reachable_not_targeted"
 
 
 _DEAD_CAUSE = {
@@ -102,7 +121,7 @@ class Snapshot:
 
     believed: dict[Platform | None, int] = field(default_factory=dict)
     truly: dict[Platform | None, int] = field(default_factory=dict)
-    unknown: dict[Platform | None, int] = field(default_factory=dict)
+    not_targeted: dict[Platform | None, int] = field(default_factory=dict)
     tokens: dict[Platform | None, int] = field(default_factory=dict)
     foreground_tokens: dict[Platform | None, int] = field(default_factory=dict)
     dead: dict[Platform | None, int] = field(default_factory=dict)
@@ -114,10 +133,16 @@ class Snapshot:
 def snapshot(world: World, now: float) -> Snapshot:
     """Believed vs truly reachable audience, tokens held and stale tokens, by platform.
 
-    *Believed*: profiles a default campaign would target (R9). *Truly reachable*: profiles for whom
-    a send now would be shown on a device where they are the logged-in user (DESIGN §5).
-    *Unknown*: people who would see a push on a device they are logged in to, but whom the registry
-    cannot reach there (token not held, or held for someone else).
+    *Believed*: profiles a default campaign would target (R9). *Truly reachable*: profiles that
+    a default campaign sent now would reach and whose push would be shown to them: on some device
+    the registry holds the device's token for the profile, as foreground, the profile is
+    targetable (R9) and logged in there, and the app is installed and launched, notifications
+    allowed and the token valid (:data:`TRULY_DEPTH` of the funnel). *Reachable but not
+    targeted*, reported beside it and never added to it: profiles not truly reachable who would
+    see a push on a device they are logged in to, but whom the registry does not target there
+    (:func:`device_reach`). Per platform, and for all platforms (``None``): a profile truly
+    reachable on one platform and not on another counts as not targeted on the other platform
+    only (DESIGN §5).
 
     One pass over the registry's tokens and one over the devices; this runs at every sample, so
     it avoids per-item function calls where it can.
@@ -137,8 +162,6 @@ def snapshot(world: World, now: float) -> Snapshot:
     dead = dict.fromkeys(Platform, 0)
     zombie = dict.fromkeys(Platform, 0)
     causes: dict[tuple[Platform, StaleCause], int] = {}
-    truly: dict[Platform | None, dict[str, None]] = {p: {} for p in platforms}
-    targetable = registry.is_targetable
     live, is_dead = TokenTruth.LIVE, TokenTruth.DEAD
     for record in registry.tokens():
         platform = record.platform
@@ -150,9 +173,6 @@ def snapshot(world: World, now: float) -> Snapshot:
         if verdict is live:
             if installs[record.device].user != record.profile:
                 cause = StaleCause.OTHER_USER
-            elif targetable(record.profile):
-                truly[platform][record.profile] = None
-                truly[None][record.profile] = None
         elif verdict is is_dead:
             dead[platform] += 1
         else:
@@ -161,20 +181,21 @@ def snapshot(world: World, now: float) -> Snapshot:
             causes[platform, cause] = causes.get((platform, cause), 0) + 1
 
     depth_counts: dict[Platform, list[int]] = {p: [0] * (len(FUNNEL_STEPS) + 1) for p in Platform}
-    unknown: dict[Platform | None, dict[str, None]] = {p: {} for p in platforms}
-    token_for = registry.token_for
+    truly: dict[Platform | None, dict[str, None]] = {p: {} for p in platforms}
+    shown: dict[Platform | None, dict[str, None]] = {p: {} for p in platforms}
+    token_for, targetable = registry.token_for, registry.is_targetable
     for device in world.devices.values():
         if not device.installed:
             continue
         platform = device.platform
         depth = funnel_depth(device, services[platform], token_for, targetable, app, now)
         depth_counts[platform][depth] += 1
-        user = device.user
-        if depth >= 4 and user is not None and user not in truly[platform]:
-            # shown on a device the user is logged in to, but not reachable there
-            unknown[platform][user] = None
-            if user not in truly[None]:
-                unknown[None][user] = None
+        reach = device_reach(depth, device.user, registry)
+        if reach is not None:
+            people = truly if reach is Reach.TRULY else shown
+            user = cast(str, device.user)
+            people[platform][user] = None
+            people[None][user] = None
 
     for counter, per_platform in (
         (snap.tokens, tokens),
@@ -198,8 +219,34 @@ def snapshot(world: World, now: float) -> Snapshot:
             snap.funnel[None, step] = snap.funnel.get((None, step), 0) + passed
     for key in platforms:
         snap.truly[key] = len(truly[key])
-        snap.unknown[key] = len(unknown[key])
+        snap.not_targeted[key] = sum(1 for person in shown[key] if person not in truly[key])
     return snap
+
+
+def opted_out(registry: RegistryProtocol, profile: str) -> bool:
+    """True when the registry holds ``profile`` in a state no default campaign targets (R9).
+
+    A profile the registry has not created yet is not opted out: once registered it is
+    ``subscribed`` (a token not yet registered is exactly what *not targeted* counts).
+    """
+    return not registry.is_targetable(profile) and registry.has_profile(profile)
+
+
+def device_reach(depth: int, user: str | None, registry: RegistryProtocol) -> Reach | None:
+    """What an installed device at funnel ``depth`` means for its logged-in ``user`` (DESIGN §5).
+
+    :attr:`Reach.TRULY` when it passes every funnel step. :attr:`Reach.NOT_TARGETED` when a push
+    to its token would be shown (installed, launched, notifications allowed, token valid), a
+    profile is logged in, yet the registry does not target that profile there — its token not
+    registered, held as background-only, held for another profile — unless the profile opted out
+    (unsubscribed: not targeting it is what it asked for). None otherwise: no push would be shown
+    here, or nobody is logged in.
+    """
+    if depth == TRULY_DEPTH:
+        return Reach.TRULY
+    if depth < SHOWS_DEPTH or user is None or opted_out(registry, user):
+        return None
+    return Reach.NOT_TARGETED
 
 
 def funnel_depth(

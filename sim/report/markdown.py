@@ -1,7 +1,10 @@
 """The markdown report of one run: what it says in a paragraph, a headline table, the plots.
 
 Every number is computed from the :class:`RunResult`; floats are formatted with fixed precision so
-that the same result always renders to the same text.
+that the same result always renders to the same text. The figures are those of DESIGN §5:
+audiences count profiles — believed, truly reachable (part of believed) and, beside it, reachable
+but not targeted (never added to it); send outcomes count sends (tokens), a push shown to someone
+other than its target split into shown to another logged-in user and shown with nobody logged in.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ class _End:
 
     believed: int
     truly: int
-    unknown: int
+    not_targeted: int
     foreground: int
     dead: int
     zombie: int
@@ -88,7 +91,8 @@ class _Sends:
     targeted: int
     sent: int
     displayed: int
-    misdirected: int
+    other_user: int
+    nobody: int
     bounced: int
     dropped: int
 
@@ -105,7 +109,7 @@ def _end(result: RunResult, platform: str) -> _End | None:
     return _End(
         believed=int(last["believed_reachable"]),
         truly=int(last["truly_reachable"]),
-        unknown=int(last["reachable_unknown"]),
+        not_targeted=int(last["reachable_not_targeted"]),
         foreground=int(last["foreground_tokens"]),
         dead=int(last["stale_dead"]),
         zombie=int(last["stale_zombie"]),
@@ -125,7 +129,8 @@ def _sends(result: RunResult, platform: str) -> _Sends:
         targeted=total("targeted"),
         sent=total("sent"),
         displayed=total("displayed"),
-        misdirected=total("misdirected"),
+        other_user=total("shown_to_other_user"),
+        nobody=total("shown_to_nobody"),
         bounced=total("bounced"),
         dropped=total("dropped"),
     )
@@ -211,10 +216,13 @@ def _what_it_says(result: RunResult) -> str:
                 f"At day {day} the registry believes **{fmt_int(end.believed)}** profiles can be "
                 "reached by a foreground push, and **none** truly can."
             )
-        if end.unknown:
+        if end.not_targeted:
             sentences.append(
-                f"Another {fmt_int(end.unknown)} people would see a push on their device but the "
-                "registry cannot reach them there."
+                f"Beside them, {fmt_int(end.not_targeted)} more profiles are reachable but not "
+                "targeted: they would see a push on a device where they are logged in, but the "
+                "registry does not target them there (token not yet registered, held as "
+                "background-only, or held for another profile); they are not counted as truly "
+                "reachable."
             )
         if end.foreground:
             sentences.append(
@@ -230,10 +238,12 @@ def _what_it_says(result: RunResult) -> str:
     campaigns = len(campaign_outcomes(result))
     if sends.targeted:
         sentences.append(
-            f"Of the {fmt_int(sends.targeted)} pushes targeted by {fmt_int(campaigns)} "
-            f"campaign{'s' if campaigns != 1 else ''}, "
+            f"Of the {fmt_int(sends.targeted)} pushes (sends, one per token) targeted by "
+            f"{fmt_int(campaigns)} campaign{'s' if campaigns != 1 else ''}, "
             f"**{fmt_pct(sends.displayed, sends.targeted)}** were displayed to the intended "
-            f"person, {fmt_pct(sends.misdirected, sends.targeted)} were shown to someone else, "
+            f"person, {fmt_pct(sends.other_user, sends.targeted)} were shown to another "
+            f"logged-in user, {fmt_pct(sends.nobody, sends.targeted)} were shown on a device "
+            f"where nobody was logged in, "
             f"and **{fmt_pct(sends.wasted, sends.targeted)}** were wasted "
             f"({fmt_pct(sends.bounced, sends.targeted)} bounced, "
             f"{fmt_pct(sends.dropped, sends.targeted)} silently dropped)."
@@ -274,7 +284,10 @@ def _table(result: RunResult) -> list[str]:
         fmt_end(f"Believed reachable at day {day} (profiles)", lambda e: fmt_int(e.believed)),
         fmt_end(f"Truly reachable at day {day} (profiles)", lambda e: fmt_int(e.truly)),
         fmt_end("Overstatement (believed ÷ truly)", lambda e: fmt_ratio(e.overstatement)),
-        fmt_end("Reachable but unknown to the registry (people)", lambda e: fmt_int(e.unknown)),
+        fmt_end(
+            "Reachable but not targeted (profiles; beside truly reachable, not in it)",
+            lambda e: fmt_int(e.not_targeted),
+        ),
         fmt_end("Foreground tokens held", lambda e: fmt_int(e.foreground)),
         fmt_end(
             f"Stale at day {day} (would show nothing)",
@@ -289,12 +302,13 @@ def _table(result: RunResult) -> list[str]:
             lambda e: f"{fmt_int(e.zombie)} ({fmt_pct(e.zombie, e.foreground)})",
         ),
         fmt_end("Mean stale rate over the run", lambda e: fmt_rate(e.mean_stale_rate)),
-        send_row("Campaign pushes targeted", None),
+        send_row("Campaign pushes targeted (sends)", None),
     ]
     if sends[ALL].targeted:
         lines += [
             send_row("Displayed to the intended person", "displayed"),
-            send_row("Misdirected (shown to someone else)", "misdirected"),
+            send_row("Shown to another logged-in user", "other_user"),
+            send_row("Shown with nobody logged in", "nobody"),
             send_row("Bounced", "bounced"),
             send_row("Silently dropped", "dropped"),
             send_row("Wasted (bounced + dropped)", "wasted"),
@@ -309,7 +323,15 @@ def _table(result: RunResult) -> list[str]:
 
 def _table_notes(result: RunResult) -> str:
     sends = _sends(result, ALL)
-    return f"Campaign sends including retries: {fmt_int(sends.sent)}. " + _latency_note(result)
+    return (
+        "Audiences count profiles: the truly reachable are part of the believed audience, and "
+        "those reachable but not targeted (would see a push on a device where they are logged "
+        "in, but the registry does not target them there) are reported beside them, never added. "
+        "Campaign figures count sends (one per token targeted; percentages of the pushes "
+        "targeted); a push shown, but not to its target, was shown either to another logged-in "
+        f"user or with nobody logged in. Campaign sends including retries: {fmt_int(sends.sent)}. "
+        + _latency_note(result)
+    )
 
 
 def _latency_note(result: RunResult) -> str:
@@ -390,7 +412,11 @@ def _caption(result: RunResult, stem: str) -> str:
         return (
             "The shaded gap is the audience the registry counts but cannot reach — watch whether "
             f"it widens, and on which platform; at day {result.days:g} it is {fmt_int(gap)} "
-            f"profiles ({fmt_pct(gap, end.believed)} of the believed audience)."
+            f"profiles ({fmt_pct(gap, end.believed)} of the believed audience). The dotted line "
+            "is the opposite error, drawn beside the truly reachable and never added to it: "
+            "profiles who would see a push on a device where they are logged in, but whom the "
+            f"registry does not target there ({fmt_int(end.not_targeted)} at day "
+            f"{result.days:g})."
         )
     if stem == "stale_tokens":
         rows = result.timeseries[result.timeseries["platform"] == ALL]
@@ -416,10 +442,14 @@ def _caption(result: RunResult, stem: str) -> str:
         if table.empty:
             return "No campaign was sent in this run."
         share = table["displayed"] / table["targeted"]
+        sends = _sends(result, ALL)
         return (
             "Green is what reached the intended person; everything stacked above it missed — the "
             f"displayed share ranged from {fmt_rate(float(share.min()))} to "
-            f"{fmt_rate(float(share.max()))} over {fmt_int(len(table))} campaigns."
+            f"{fmt_rate(float(share.max()))} over {fmt_int(len(table))} campaigns. Right above "
+            "it, the pushes shown to someone other than their target: to another logged-in user "
+            f"(dark, {fmt_int(sends.other_user)} sends in all) and with nobody logged in (pink, "
+            f"{fmt_int(sends.nobody)})."
         )
     if stem == "uninstall_latency":
         total = result.latency_curve(UNINSTALL)

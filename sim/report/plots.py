@@ -38,10 +38,14 @@ PLATFORM_COLOURS = {
 }
 PLATFORM_LABELS = {ALL: "All platforms", "ios": "iOS", "android": "Android", "web": "Web"}
 
-#: send outcomes stacked bottom to top: (label, colour, columns summed)
+#: send outcomes stacked bottom to top: (label, colour, columns summed). The two kinds of
+#: misdirected push sit on the displayed ones, in a dark wine and a light pink (Tol's wine,
+#: Okabe–Ito's reddish purple): apart by lightness, so under any colour-vision deficiency they stay
+#: distinct from each other and from every other outcome's colour.
 OUTCOMES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("displayed", "#4c9a2a", ("displayed",)),
-    ("misdirected (someone else)", "#d62728", ("misdirected",)),
+    ("shown to another logged-in user", "#882255", ("shown_to_other_user",)),
+    ("shown with nobody logged in", "#cc79a7", ("shown_to_nobody",)),
     ("delivered in background", "#9ecae1", ("delivered_background",)),
     ("dropped (zombie)", "#f2b447", ("dropped",)),
     ("bounced", "#8c564b", ("bounced",)),
@@ -127,7 +131,12 @@ def _marker(n: int) -> str:
 
 
 def plot_reachability(result: RunResult, title: str) -> Figure:
-    """Believed (solid) vs truly (dashed) reachable profiles over time, one panel per platform."""
+    """Believed (solid) vs truly (dashed) reachable profiles over time, one panel per platform.
+
+    Reachable but not targeted (dotted) is drawn beside them: profiles not truly reachable who
+    would see a push on a device they are logged in to, which the registry does not target there.
+    It is never added to the truly reachable line (DESIGN §5).
+    """
     fig = _figure(11, 7.5)
     grid = fig.subplots(2, 2, sharex=True, squeeze=False)
     axes: list[Axes] = list(grid.flat)
@@ -144,17 +153,29 @@ def plot_reachability(result: RunResult, title: str) -> Figure:
         t = _floats(rows, "time")
         believed = _floats(rows, "believed_reachable")
         truly = _floats(rows, "truly_reachable")
+        not_targeted = _floats(rows, "reachable_not_targeted")
         marker = _marker(len(t))
         ax.fill_between(t, truly, believed, color=colour, alpha=0.18, linewidth=0)
         ax.plot(t, believed, color=colour, linewidth=2.0, marker=marker, clip_on=not marker)
         ax.plot(
             t, truly, color=colour, linewidth=2.0, linestyle="--", marker=marker, clip_on=not marker
         )
-        ax.set_ylim(bottom=0, top=max(float(believed.max()), float(truly.max()), 1.0) * 1.08)
+        ax.plot(
+            t,
+            not_targeted,
+            color=colour,
+            linewidth=1.3,
+            linestyle=":",
+            marker=marker,
+            clip_on=not marker,
+        )
+        top = max(float(believed.max()), float(truly.max()), float(not_targeted.max()), 1.0)
+        ax.set_ylim(bottom=0, top=top * 1.08)
         end_b, end_t = int(believed[-1]), int(truly[-1])
         ratio = f" (×{end_b / end_t:.2f})" if end_t else ""
         ax.set_title(
-            f"{name}: at day {t[-1]:g}, {end_b:,} believed vs {end_t:,} truly{ratio}",
+            f"{name}: at day {t[-1]:g}, {end_b:,} believed vs {end_t:,} truly{ratio}\n"
+            f"and {int(not_targeted[-1]):,} reachable but not targeted",
             loc="left",
             fontsize=11,
             color=colour,
@@ -165,8 +186,16 @@ def plot_reachability(result: RunResult, title: str) -> Figure:
         Line2D([], [], color="#3b3b3b", linewidth=2.0, label="believed reachable (registry, R9)"),
         Line2D([], [], color="#3b3b3b", linewidth=2.0, linestyle="--", label="truly reachable"),
         Patch(color="#3b3b3b", alpha=0.18, label="gap: counted but not reachable"),
+        Line2D(
+            [],
+            [],
+            color="#3b3b3b",
+            linewidth=1.3,
+            linestyle=":",
+            label="reachable but not targeted (beside truly reachable, not part of it)",
+        ),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
     _heading(fig, "Believed vs truly reachable audience", title)
     return fig
 

@@ -43,10 +43,20 @@ NONE = "none"
 NOBODY = "nobody"
 #: Keys of the ``campaign`` check: sends targeted, then final outcomes.
 CAMPAIGN_COUNTS = ("targeted", *(o.value for o in Outcome))
+#: ``campaign`` key of every push shown to someone other than its target: the sum of
+#: ``shown_to_other_user`` and ``shown_to_nobody`` (accepted so that a story may say "nobody else
+#: saw it" in one key; a story that means one kind names it).
+MISDIRECTED = "misdirected"
+#: Every key a ``campaign`` check's table may give.
+CAMPAIGN_KEYS = (*CAMPAIGN_COUNTS, MISDIRECTED, "shown_to")
 #: The subscription states a profile may be in (and a ``set_subscription`` step may set).
 STATES = tuple(s.value for s in SubscriptionState)
 #: What ``stale_cause`` answers for a token a send would reach: ``live``.
 LIVE = "live"
+#: The values of :class:`sim.metrics.truth.Reach` (spelled out for the reason below; a test
+#: checks that they agree).
+TRULY = "truly_reachable"
+NOT_TARGETED = "reachable_not_targeted"
 #: The values of :class:`sim.metrics.truth.StaleCause`, why a held token would not reach its
 #: profile. Spelled out here because importing :mod:`sim.metrics` imports pandas (a story file
 #: is read without it); ``tests/story`` checks that the two agree.
@@ -87,7 +97,7 @@ class Expects:
                 return f"one of {allowed(self.choices)}"
             return None
         # counts: a table of outcome counts and, optionally, shown_to
-        keys = (*CAMPAIGN_COUNTS, "shown_to")
+        keys = CAMPAIGN_KEYS
         if not isinstance(value, dict) or not value:
             return f"a table with some of the keys {allowed(keys)}"
         for key, item in value.items():
@@ -271,25 +281,43 @@ def _engagement_lines(ctx: StoryWorld, e: Expectation) -> Value:
 
 def _campaign_check(ctx: StoryWorld, e: Expectation) -> Value:
     assert e.campaign is not None
-    result: dict[str, Value] = dict(ctx.campaign_counts(e.campaign))
+    counts = ctx.campaign_counts(e.campaign)
+    result: dict[str, Value] = dict(counts)
+    result[MISDIRECTED] = counts[Outcome.SHOWN_TO_OTHER_USER] + counts[Outcome.SHOWN_TO_NOBODY]
     result["shown_to"] = list(ctx.shown_to.get(e.campaign, []))
     return result
 
 
-def _truly_reachable(ctx: StoryWorld, e: Expectation) -> Value:
+def _reach(ctx: StoryWorld, e: Expectation) -> set[str]:
+    """The reach the devices where the profile is logged in give it (``truly_reachable``...).
+
+    Read as the time series reads it: :func:`sim.metrics.truth.device_reach` of each installed
+    device's funnel depth.
+    """
+    # imported here: sim.metrics imports pandas, which reading a story file does not need
+    from sim.metrics.truth import device_reach, funnel_depth
+
     world, now = ctx.world, ctx.now
+    registry, app = world.registry, world.actions.app
+    found: set[str] = set()
     for device in world.devices.values():
-        token = device.token
-        if device.retired or device.user != e.profile or token is None:
+        if not device.installed or device.user != e.profile:
             continue
-        if not device.shows_notifications or not world.actions.provider(device).delivers(
-            now, token
-        ):
-            continue
-        record = world.registry.token(token)
-        if record is not None and record.profile == e.profile:
-            return True
-    return False
+        service = world.providers[PROVIDER_OF[device.platform]]
+        depth = funnel_depth(device, service, registry.token_for, registry.is_targetable, app, now)
+        reach = device_reach(depth, device.user, registry)
+        if reach is not None:
+            found.add(reach.value)
+    return found
+
+
+def _truly_reachable(ctx: StoryWorld, e: Expectation) -> Value:
+    return TRULY in _reach(ctx, e)
+
+
+def _reachable_not_targeted(ctx: StoryWorld, e: Expectation) -> Value:
+    reach = _reach(ctx, e)
+    return NOT_TARGETED in reach and TRULY not in reach
 
 
 def _provider_accepts(ctx: StoryWorld, e: Expectation) -> Value:
@@ -439,15 +467,27 @@ CHECKS: dict[str, Check] = {
         _campaign_check,
         ("campaign",),
         Expects("counts"),
-        "sends targeted (tokens, not profiles), final outcomes and shown_to (who saw it) of a "
-        "campaign or probe",
+        "sends targeted (tokens, not profiles), final outcomes (shown_to_other_user and "
+        "shown_to_nobody apart; misdirected their sum) and shown_to (who saw it) of a campaign "
+        "or probe",
     ),
     "truly_reachable": Check(
         _truly_reachable,
         ("profile",),
         _BOOL,
-        "a device where the profile is logged in shows notifications, its token delivers, "
-        "and the registry holds that token for the profile",
+        "a default campaign sent now would reach the profile and show it the push: on a device "
+        "where the profile is logged in, the app installed and launched, notifications allowed "
+        "and the token valid, the registry holds that token for the profile as foreground and "
+        "targets the profile (R9)",
+    ),
+    "reachable_not_targeted": Check(
+        _reachable_not_targeted,
+        ("profile",),
+        _BOOL,
+        "not truly reachable, yet a push would be shown to the profile on a device where it is "
+        "logged in (app installed and launched, notifications allowed, token valid) — the "
+        "registry does not target it there (token not registered, background-only, held for "
+        "another profile); an unsubscribed profile is not",
     ),
     "provider_accepts": Check(
         _provider_accepts,

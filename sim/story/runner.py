@@ -24,6 +24,9 @@ from sim.world.device import Device
 from sim.world.signals import Outcome, SendRecord, TruthEvent
 from sim.world.world import World
 
+#: outcomes of a push someone saw: the ``shown_to`` list of a campaign check records who
+SHOWN = (Outcome.DISPLAYED, Outcome.SHOWN_TO_OTHER_USER, Outcome.SHOWN_TO_NOBODY)
+
 # -- the runner's view of a world ----------------------------------------------------------------
 
 
@@ -74,7 +77,7 @@ class StoryWorld:
         if record.outcome is None:
             return
         self.campaign_counts(record.campaign)[record.outcome.value] += 1
-        if record.outcome in (Outcome.DISPLAYED, Outcome.MISDIRECTED):
+        if record.outcome in SHOWN:
             who = record.shown_to if record.shown_to is not None else NOBODY
             self.shown_to.setdefault(record.campaign, []).append(who)
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from sim.platforms import PROVIDER_OF, Platform, Provider
 from sim.providers import PushService, TokenDeath
 from sim.providers.config import RandomSource
-from sim.world.device import SHOWING, Device, DeviceKind, Permission
+from sim.world.device import ANONYMOUS, SHOWING, Device, DeviceKind, Permission
 from sim.world.sdk import Sdk
 from sim.world.signals import Signals, Truth, TruthEvent
 
@@ -37,7 +37,7 @@ class WorldError(RuntimeError):
 
 def anonymous_user(install_id: str, app: str) -> str:
     """The anonymous profile id the SDK uses on an install before anyone logs in."""
-    return f"anon:{install_id}:{app}"
+    return f"{ANONYMOUS}{install_id}:{app}"
 
 
 class Actions:
@@ -275,7 +275,7 @@ class Actions:
     def logout(self, now: float, device: Device) -> None:
         """The logged-in user logs out and nobody logs in (R3); anonymous users cannot log out."""
         self._require(device, launched=True)
-        if device.user is None or device.user.startswith("anon:"):
+        if device.user is None or device.user.startswith(ANONYMOUS):
             return
         device.user = None
         self.sdk.log_out(device=device.install_id, app=self.app)

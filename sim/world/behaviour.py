@@ -17,7 +17,7 @@ import simpy
 
 from sim.providers import TokenDeath
 from sim.world.actions import Actions, Answer
-from sim.world.device import Device, DeviceKind, Permission
+from sim.world.device import ANONYMOUS, Device, DeviceKind, Permission
 from sim.world.params import WorldParams
 from sim.world.streams import Streams
 
@@ -367,7 +367,7 @@ class Behaviour:
 
     def _maybe_login(self, device: Device) -> None:
         """At launch (or a session while logged out), someone may log in."""
-        if device.user is not None and not device.user.startswith("anon:"):
+        if device.user is not None and not device.user.startswith(ANONYMOUS):
             return
         if float(self.r_users.random()) < self.params.population.login_share:
             self.actions.login(self.env.now, device, device.owner)

@@ -3,7 +3,7 @@
 A campaign is one SimPy event over its whole audience (no event per send); only retries of
 transient answers get events of their own. Every answer goes to the registry (which may remove the
 token) and, for accepted sends, is compared with the ground truth: shown to the target, shown to
-someone else, or silently dropped.
+another logged-in user, shown on a device where nobody is logged in, or silently dropped.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from sim.providers import Action, BackoffPolicy, PushService, SendResult
 from sim.providers.answers import classify
 from sim.providers.config import RandomSource
 from sim.registry.protocol import RegistryProtocol
-from sim.world.device import Device
+from sim.world.device import ANONYMOUS, Device
 from sim.world.signals import Outcome, SendRecord, Signals
 
 # Read on every send; a member read off its enum class goes through EnumType's slow attribute
 # hook on Python 3.11.
 _DELIVERED, _RETRY = Action.DELIVERED, Action.RETRY
-_DISPLAYED, _MISDIRECTED, _DROPPED = Outcome.DISPLAYED, Outcome.MISDIRECTED, Outcome.DROPPED
+_DISPLAYED, _DROPPED = Outcome.DISPLAYED, Outcome.DROPPED
+_OTHER_USER, _NOBODY = Outcome.SHOWN_TO_OTHER_USER, Outcome.SHOWN_TO_NOBODY
 _BACKGROUND = Outcome.DELIVERED_BACKGROUND
 
 #: A script of provider answers: the answer for a send to a token, or None to ask the provider
@@ -162,7 +163,12 @@ class Sender:
     def _truth(
         self, service: PushService, token: str, install_id: str, target: str, foreground: bool
     ) -> tuple[Outcome, str | None]:
-        """What really happened to an accepted send."""
+        """What really happened to an accepted send, and who saw it.
+
+        Shown to the device's user: the target (displayed), another logged-in profile, or nobody
+        logged in — after a logout (``user`` None), or in an anonymous session before anyone
+        logged in (an ``anon:`` profile other than the target).
+        """
         device = self.installs.get(install_id)
         if (
             device is None
@@ -175,9 +181,12 @@ class Sender:
             return _BACKGROUND, None
         if not device.shows_notifications:
             return _DROPPED, None
-        if device.user == target:
-            return _DISPLAYED, device.user
-        return _MISDIRECTED, device.user
+        user = device.user
+        if user == target:
+            return _DISPLAYED, user
+        if user is None or user.startswith(ANONYMOUS):
+            return _NOBODY, user
+        return _OTHER_USER, user
 
 
 def poisson_gap(rng: np.random.Generator, rate_per_day: float) -> float:

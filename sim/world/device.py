@@ -48,6 +48,11 @@ class Permission(StrEnum):
 SHOWING = frozenset({Permission.GRANTED, Permission.PROVISIONAL})
 
 
+#: The prefix of the anonymous profile id a device's user has before anyone logs in (nobody is
+#: logged in: see :func:`sim.world.actions.anonymous_user`).
+ANONYMOUS = "anon:"
+
+
 @dataclass(slots=True)
 class Device:
     """A phone, tablet or browser, with the app's install on it.

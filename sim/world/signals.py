@@ -42,10 +42,18 @@ class TruthEvent:
 
 
 class Outcome(StrEnum):
-    """The final outcome of one send (after retries)."""
+    """The final outcome of one send (after retries).
+
+    A push shown, but not to its target, is *misdirected*; the two kinds are kept apart (DESIGN
+    §5): shown to another user (someone else is logged in) and shown with nobody logged in.
+    """
 
     DISPLAYED = "displayed"  # shown on a device where the target is logged in
-    MISDIRECTED = "misdirected"  # shown, but the logged-in user is someone else, or nobody
+    #: misdirected, part one: shown on a device where another profile is logged in
+    SHOWN_TO_OTHER_USER = "shown_to_other_user"
+    #: misdirected, part two: shown on a device where nobody is logged in (logged out, or an
+    #: anonymous session that never logged in)
+    SHOWN_TO_NOBODY = "shown_to_nobody"
     DELIVERED_BACKGROUND = "delivered_background"  # background push reached the app
     DROPPED = "dropped"  # accepted by the provider, never shown (zombie)
     BOUNCED = "bounced"  # permanent error: token removed (or stale 410 ignored)
@@ -66,7 +74,7 @@ class SendRecord:
     status: int
     reason: str
     outcome: Outcome | None
-    #: who saw it (displayed / misdirected): the device's logged-in user, or None
+    #: who saw it (displayed, shown to another user or to nobody): the device's user, or None
     shown_to: str | None = None
 
 

@@ -123,15 +123,17 @@ def test_compare_one_sweep_file_of_two_points(tmp_path, capsys):
         f"{out}/experiment.json, {out}/comparison.csv"
     )
     figures = pd.read_csv(out / "comparison.csv")
-    assert list(figures["figure"][:8]) == [
+    assert list(figures["figure"][:10]) == [
         "believed_reachable",
         "truly_reachable",
+        "reachable_not_targeted",
         "overstatement",
         "stale_rate",
         "mean_stale_rate",
         "campaign_bounced",
         "campaign_displayed",
-        "campaign_misdirected",
+        "campaign_shown_to_other_user",
+        "campaign_shown_to_nobody",
     ]
     assert list(figures.columns) == [
         "figure",

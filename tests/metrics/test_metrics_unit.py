@@ -20,18 +20,22 @@ def _send(campaign: str, attempt: int, status: int, outcome: Outcome | None) -> 
 def test_ledger_counts_targets_retries_and_outcomes():
     ledger = SendLedger()
     ledger.record(_send("c1", 0, 200, Outcome.DISPLAYED))
-    ledger.record(_send("c1", 0, 200, Outcome.MISDIRECTED))
+    ledger.record(_send("c1", 0, 200, Outcome.SHOWN_TO_OTHER_USER))
+    ledger.record(_send("c1", 0, 200, Outcome.SHOWN_TO_NOBODY))
+    ledger.record(_send("c1", 0, 200, Outcome.SHOWN_TO_NOBODY))
     ledger.record(_send("c1", 0, 410, Outcome.BOUNCED))
     ledger.record(_send("c1", 0, 429, None))  # waiting for a retry
     ledger.record(_send("c1", 0, 503, None))
     ledger.record(_send("c1", 1, 200, Outcome.DROPPED))  # the retry of one of them
     (row,) = ledger.rows()
     got = dict(zip(SEND_COLUMNS, row, strict=True))
-    assert got["targeted"] == 5
-    assert got["sent"] == 6
+    assert got["targeted"] == 7
+    assert got["sent"] == 8
     assert got["retried"] == 1
-    assert (got["displayed"], got["misdirected"], got["dropped"], got["bounced"]) == (1, 1, 1, 1)
-    assert got["delivered"] == 3
+    assert (got["displayed"], got["dropped"], got["bounced"]) == (1, 1, 1)
+    assert (got["shown_to_other_user"], got["shown_to_nobody"]) == (1, 2)  # kept apart
+    assert "misdirected" not in got
+    assert got["delivered"] == 5
     assert got["pending"] == 1  # the 503 has not been retried yet
     assert ledger.bounces == {("c1", "ios", 410, ""): 1}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tests.perf.fingerprint import fingerprint
 
-PINNED = "89a52240d653e1ee8cfaace2e79f6dd239838607ebe8121aa592a415b78c8898"
+PINNED = "9050604936529665fbb2799f18db3c26271e944a14f46dc460d904154e47112b"
 
 
 def test_the_pinned_run_gives_the_same_results():

@@ -83,7 +83,7 @@ def test_report_contains_the_summary_numbers(result):
     expected = [
         fmt_int(s["believed_reachable"]),
         fmt_int(s["truly_reachable"]),
-        fmt_int(s["reachable_unknown"]),
+        fmt_int(s["reachable_not_targeted"]),
         fmt_ratio(s["overstatement"]),
         fmt_rate(s["stale_rate"]),
         fmt_int(s["stale_dead"]),
@@ -93,7 +93,8 @@ def test_report_contains_the_summary_numbers(result):
         fmt_int(s["campaign_sent"]),
         fmt_int(s["campaign_bounced"]),
         fmt_int(s["campaign_displayed"]),
-        fmt_int(s["campaign_misdirected"]),
+        fmt_int(s["campaign_shown_to_other_user"]),
+        fmt_int(s["campaign_shown_to_nobody"]),
         fmt_int(s["campaign_dropped"]),
         *(fmt_median(result.latency_curve(kind)) for kind in (UNINSTALL, ROTATION, SWITCH)),
     ]
@@ -111,7 +112,8 @@ def test_paragraph_gives_overstatement_stale_split_and_send_shares(result):
     foreground = int(result.final()["foreground_tokens"])
     for share in (
         fmt_pct(s["campaign_displayed"], targeted),
-        fmt_pct(s["campaign_misdirected"], targeted),
+        fmt_pct(s["campaign_shown_to_other_user"], targeted),
+        fmt_pct(s["campaign_shown_to_nobody"], targeted),
         fmt_pct(wasted, targeted),
         f"{100 * (s['overstatement'] - 1):.1f}%",
         fmt_rate(s["stale_rate"]),

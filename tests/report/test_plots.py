@@ -89,10 +89,12 @@ def test_reachability_has_a_panel_per_platform_and_all(result):
         assert any(t.startswith(name) for t in titles), titles
     for ax in fig.axes:
         assert "profiles" in ax.get_ylabel()
-        believed, truly = ax.get_lines()
+        believed, truly, not_targeted = ax.get_lines()
         assert believed.get_linestyle() == "-"
         assert truly.get_linestyle() == "--"
-        assert believed.get_color() == truly.get_color()  # one colour per platform
+        assert not_targeted.get_linestyle() == ":"
+        # one colour per platform
+        assert believed.get_color() == truly.get_color() == not_targeted.get_color()
         assert ax.collections, "the believed-truly gap is shaded"
     assert all("day" in ax.get_xlabel() for ax in fig.axes[2:])
     assert SCENARIO in heading(fig)
@@ -102,9 +104,12 @@ def test_reachability_has_a_panel_per_platform_and_all(result):
 def test_reachability_draws_the_timeseries_values(result):
     fig = plot_reachability(result, SCENARIO)
     rows = result.timeseries[result.timeseries["platform"] == "all"]
-    believed, truly = fig.axes[0].get_lines()
+    believed, truly, not_targeted = fig.axes[0].get_lines()
     np.testing.assert_array_equal(believed.get_ydata(), rows["believed_reachable"].to_numpy())
     np.testing.assert_array_equal(truly.get_ydata(), rows["truly_reachable"].to_numpy())
+    np.testing.assert_array_equal(
+        not_targeted.get_ydata(), rows["reachable_not_targeted"].to_numpy()
+    )
 
 
 def test_stale_tokens_stacks_dead_and_zombie_in_percent(result):
@@ -142,7 +147,7 @@ def test_send_outcomes_bars_add_up_to_targeted(result):
     assert len(heights) == len(expected)
     np.testing.assert_allclose([heights[x] for x in sorted(heights)], expected)
     legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
-    for word in ("displayed", "misdirected", "dropped", "bounced"):
+    for word in ("displayed", "another logged-in user", "nobody logged in", "dropped", "bounced"):
         assert word in legend
 
 
