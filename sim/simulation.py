@@ -14,8 +14,15 @@ import pandas as pd
 from sim.metrics.eventlog import EVENT_COLUMNS, EventLog
 from sim.metrics.latency import LATENCY_COLUMNS, Latencies
 from sim.metrics.results import RunResult
-from sim.metrics.sends import SEND_COLUMNS, SendLedger
-from sim.metrics.timeseries import CAUSE_COLUMNS, COLUMNS, FUNNEL_COLUMNS, TimeSeries
+from sim.metrics.sends import OS_SEND_COLUMNS, SEND_COLUMNS, SendLedger
+from sim.metrics.timeseries import (
+    CAUSE_COLUMNS,
+    COLUMNS,
+    FUNNEL_COLUMNS,
+    OS_COLUMNS,
+    OS_FUNNEL_COLUMNS,
+    TimeSeries,
+)
 from sim.registry.protocol import RegistryProtocol
 from sim.world.params import WorldParams
 from sim.world.population import Shard
@@ -43,7 +50,7 @@ class Simulation:
     ) -> None:
         self.world = World(params, seed, shard=shard, registry=registry)
         self.timeseries = TimeSeries(self.world, sample_every_days)
-        self.sends = SendLedger()
+        self.sends = SendLedger(self.world.actions.installs)
         self.latencies = Latencies(self.world.registry)
         self.world.signals.send.append(self.sends.record)
         self.world.signals.truth.append(self.latencies.on_truth)
@@ -87,6 +94,11 @@ class Simulation:
             latencies=pd.DataFrame(self.latencies.rows(end=now), columns=list(LATENCY_COLUMNS)),
             funnel=pd.DataFrame(self.timeseries.funnel_rows(), columns=list(FUNNEL_COLUMNS)),
             stale_causes=pd.DataFrame(self.timeseries.cause_rows(), columns=list(CAUSE_COLUMNS)),
+            timeseries_by_os=pd.DataFrame(self.timeseries.os_rows(), columns=list(OS_COLUMNS)),
+            funnel_by_os=pd.DataFrame(
+                self.timeseries.os_funnel_rows(), columns=list(OS_FUNNEL_COLUMNS)
+            ),
+            sends_by_os=pd.DataFrame(self.sends.os_rows(), columns=list(OS_SEND_COLUMNS)),
             open_latencies=self.latencies.open_counts(),
             events=(
                 pd.DataFrame(self.log.rows(), columns=list(EVENT_COLUMNS))

@@ -15,8 +15,17 @@ from typing import Any
 import pandas as pd
 
 from sim.metrics.latency import ROTATION, SWITCH, UNINSTALL
+from sim.metrics.sends import OS_SEND_COLUMNS
 from sim.metrics.survival import SurvivalCurve, kaplan_meier
-from sim.metrics.timeseries import ALL, CAUSE_COLUMNS, COLUMNS, FUNNEL_COLUMNS
+from sim.metrics.timeseries import (
+    ALL,
+    CAUSE_COLUMNS,
+    COLUMNS,
+    FUNNEL_COLUMNS,
+    OS_COLUMNS,
+    OS_FUNNEL_COLUMNS,
+)
+from sim.world.device import OsClass
 
 #: the latency kinds, each with a ``median_<kind>_days`` figure in :meth:`RunResult.summary`
 LATENCY_KINDS = (UNINSTALL, ROTATION, SWITCH)
@@ -31,6 +40,61 @@ SUMMARY_SENDS = (
     "shown_to_nobody",
     "dropped",
 )
+#: the OS classes with figures of their own in :meth:`RunResult.summary` (``<figure>_<class>``):
+#: Android's two, whose permission rules differ (DESIGN §3)
+ANDROID_CLASSES = tuple(c.value for c in OsClass)
+#: the class whose prompt :meth:`RunResult.android_13_cost` measures, and the one it is measured
+#: against
+ANDROID_13, ANDROID_12 = OsClass.ANDROID_13_PLUS.value, OsClass.ANDROID_12_OR_LOWER.value
+
+
+@dataclass(frozen=True)
+class ClassEnd:
+    """The end-of-run state of one OS class: its devices, audiences and tokens.
+
+    ``installed``, ``launched`` and ``permission`` count devices (funnel steps: installed;
+    launched since install; and notifications allowed); the audiences count profiles, a profile
+    reachable on devices of several classes counting under each; the tokens are the registry's.
+    """
+
+    installed: int
+    launched: int
+    permission: int
+    believed: int
+    truly: int
+    not_targeted: int
+    foreground: int
+    dead: int
+    zombie: int
+
+    @property
+    def permission_share(self) -> float | None:
+        """Launched devices with notifications allowed, as a share of those launched."""
+        return self.permission / self.launched if self.launched else None
+
+    @property
+    def reach_rate(self) -> float | None:
+        """Truly reachable profiles per installed device."""
+        return self.truly / self.installed if self.installed else None
+
+    @property
+    def stale_rate(self) -> float:
+        """Foreground tokens that would show nothing, as a share of foreground tokens."""
+        return (self.dead + self.zombie) / self.foreground if self.foreground else 0.0
+
+
+@dataclass(frozen=True)
+class PromptCost:
+    """What Android 13+'s runtime prompt costs in reach, measured against Android ≤ 12.
+
+    ``people``: (reach rate on Android ≤ 12 − reach rate on Android 13+) × Android 13+ devices
+    installed — the truly reachable people the Android 13+ devices would add at Android ≤ 12's
+    rate. ``share``: that as a share of the reach they would have at that rate (1 − the ratio of
+    the rates). Rates are truly reachable profiles per installed device (:class:`ClassEnd`).
+    """
+
+    people: float
+    share: float | None
 
 
 @dataclass
@@ -51,6 +115,12 @@ class RunResult:
       "installed" to "subscribed" (truly reachable on that device);
     - ``stale_causes``: per (sample time, platform, cause) the registry's foreground tokens that
       would not reach their profile: dead or zombie by cause, or held for another user;
+    - ``timeseries_by_os``, ``funnel_by_os``, ``sends_by_os``: ``timeseries``, ``funnel`` and
+      ``sends`` by ``os_class`` instead of platform — ios, android_12_or_lower, android_13_plus,
+      web (and all, where the platform table has it): the android rows split by the OS class of
+      the device (DESIGN §3, §5). Separate tables, so that summing platform rows never counts
+      Android twice; token, device and send counts of the two classes add up to the android
+      row, profile counts count a profile under each class where it qualifies;
     - ``events``: the full event log when asked for, else None.
 
     Every DataFrame's ``attrs`` hold ``seed``, ``days`` and ``params``.
@@ -67,6 +137,15 @@ class RunResult:
     funnel: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(FUNNEL_COLUMNS)))
     stale_causes: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(CAUSE_COLUMNS))
+    )
+    timeseries_by_os: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(OS_COLUMNS))
+    )
+    funnel_by_os: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(OS_FUNNEL_COLUMNS))
+    )
+    sends_by_os: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(OS_SEND_COLUMNS))
     )
     events: pd.DataFrame | None = None
     #: samples and sends before this day are left out of the time-averaged figures of summary()
@@ -85,6 +164,9 @@ class RunResult:
             "latencies": self.latencies,
             "funnel": self.funnel,
             "stale_causes": self.stale_causes,
+            "timeseries_by_os": self.timeseries_by_os,
+            "funnel_by_os": self.funnel_by_os,
+            "sends_by_os": self.sends_by_os,
         }
         if self.events is not None:
             frames["events"] = self.events
@@ -102,6 +184,10 @@ class RunResult:
         if warm <= 0:
             return self
         ts, sends, lat = self.timeseries, self.sends, self.latencies
+
+        def after(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["time"] >= warm].reset_index(drop=True)
+
         kept = set(sends.loc[sends["time"] >= warm, "campaign"])
         return RunResult(
             seed=self.seed,
@@ -115,6 +201,9 @@ class RunResult:
             stale_causes=self.stale_causes[self.stale_causes["time"] >= warm].reset_index(
                 drop=True
             ),
+            timeseries_by_os=after(self.timeseries_by_os),
+            funnel_by_os=after(self.funnel_by_os),
+            sends_by_os=after(self.sends_by_os),
             open_latencies=self.open_latencies,
             events=self.events,
             warm_up_days=warm,
@@ -126,6 +215,61 @@ class RunResult:
         if rows.empty:
             raise ValueError(f"no samples for platform {platform!r}")
         return rows.iloc[-1]
+
+    def class_end(self, os_class: str) -> ClassEnd | None:
+        """The end-of-run state of ``os_class`` (an ``os_class`` label); None with no samples."""
+        ts = self.timeseries_by_os
+        rows = ts[ts["os_class"] == os_class]
+        if rows.empty:
+            return None
+        last = rows.iloc[-1]
+        funnel = self.funnel_by_os
+        at_end = funnel[(funnel["os_class"] == os_class) & (funnel["time"] == last["time"])]
+        steps = dict(zip(at_end["step"], at_end["devices"], strict=True))
+        return ClassEnd(
+            installed=int(steps.get("installed", 0)),
+            launched=int(steps.get("launched", 0)),
+            permission=int(steps.get("permission", 0)),
+            believed=int(last["believed_reachable"]),
+            truly=int(last["truly_reachable"]),
+            not_targeted=int(last["reachable_not_targeted"]),
+            foreground=int(last["foreground_tokens"]),
+            dead=int(last["stale_dead"]),
+            zombie=int(last["stale_zombie"]),
+        )
+
+    def android_13_cost(self) -> PromptCost | None:
+        """What Android 13+'s prompt costs in reach at the end of the run (:class:`PromptCost`).
+
+        None unless both Android classes have installed devices.
+        """
+        new, old = self.class_end(ANDROID_13), self.class_end(ANDROID_12)
+        if new is None or old is None or new.reach_rate is None or old.reach_rate is None:
+            return None
+        people = (old.reach_rate - new.reach_rate) * new.installed
+        share = 1.0 - new.reach_rate / old.reach_rate if old.reach_rate else None
+        return PromptCost(people=people, share=share)
+
+    def campaign_display_shares(self, os_class: str) -> pd.DataFrame:
+        """Per campaign, displayed ÷ targeted on ``os_class``'s devices (campaigns targeting any).
+
+        Columns ``campaign``, ``time`` and ``share``, one row per campaign in order of time;
+        probes are left out.
+        """
+        sends = self.sends_by_os
+        rows = sends[
+            (sends["kind"] == "campaign")
+            & (sends["os_class"] == os_class)
+            & (sends["targeted"] > 0)
+        ].sort_values(["time", "campaign"], kind="stable")
+        return pd.DataFrame(
+            {
+                "campaign": rows["campaign"].to_numpy(),
+                "time": rows["time"].to_numpy(dtype=float),
+                "share": rows["displayed"].to_numpy(dtype=float)
+                / rows["targeted"].to_numpy(dtype=float),
+            }
+        )
 
     def latency_curve(self, kind: str, platform: str = ALL) -> SurvivalCurve:
         """The Kaplan–Meier estimate of ``kind``'s latency on ``platform`` (``"all"``: every one).
@@ -153,6 +297,12 @@ class RunResult:
         ``median_<kind>_days`` is the Kaplan–Meier median of each latency kind (open latencies
         censored at the end of the run): None when there is none, or when fewer than half had
         ended by the longest time followed.
+
+        Per Android OS class (``<figure>_android_12_or_lower``, ``<figure>_android_13_plus``,
+        :meth:`android_figures`): devices installed, profiles believed and truly reachable, truly
+        reachable per installed device, the share of launched devices with notifications
+        allowed, the stale rate, and campaign sends targeted and displayed; and what Android 13+'s
+        prompt costs in reach, ``android_13_reach_cost_people`` and ``_share``.
         """
         last = self.final()
         warm = self.warm_up_days
@@ -184,7 +334,38 @@ class RunResult:
             ),
             **{f"campaign_{k}": v for k, v in totals.items()},
             **medians,
+            **self.android_figures(),
         }
+
+    def android_figures(self) -> dict[str, float | int | None]:
+        """The summary's figures per Android OS class, and the prompt's cost (see :meth:`summary`).
+
+        None where a class has no samples (or a share nothing to divide by).
+        """
+        warm = self.warm_up_days
+        sends = self.sends_by_os
+        campaigns = sends[(sends["time"] >= warm) & (sends["kind"] == "campaign")]
+        out: dict[str, float | int | None] = {}
+        for os_class in ANDROID_CLASSES:
+            end = self.class_end(os_class)
+            mine = campaigns[campaigns["os_class"] == os_class]
+            targeted, displayed = int(mine["targeted"].sum()), int(mine["displayed"].sum())
+            figures: dict[str, float | int | None] = {
+                "installed": None if end is None else end.installed,
+                "believed_reachable": None if end is None else end.believed,
+                "truly_reachable": None if end is None else end.truly,
+                "reach_rate": None if end is None else end.reach_rate,
+                "permission_share": None if end is None else end.permission_share,
+                "stale_rate": None if end is None else end.stale_rate,
+                "campaign_targeted": targeted,
+                "campaign_displayed": displayed,
+                "campaign_displayed_share": displayed / targeted if targeted else None,
+            }
+            out.update({f"{name}_{os_class}": value for name, value in figures.items()})
+        cost = self.android_13_cost()
+        out["android_13_reach_cost_people"] = None if cost is None else cost.people
+        out["android_13_reach_cost_share"] = None if cost is None else cost.share
+        return out
 
     def write(self, directory: Path | str) -> Path:
         """Write every table as CSV and the summary as JSON into ``directory``."""
@@ -202,6 +383,8 @@ class RunResult:
 TIMESERIES_COUNTS = tuple(c for c in COLUMNS if c not in ("time", "platform", "stale_rate"))
 #: the columns of ``sends`` that identify a row; every other column but ``time`` is a count
 SEND_KEYS = ("campaign", "kind", "platform")
+#: the same for ``sends_by_os``
+OS_SEND_KEYS = ("campaign", "kind", "os_class")
 
 
 def _sum_aligned(frames: Sequence[pd.DataFrame], keys: Sequence[str], name: str) -> pd.DataFrame:
@@ -237,19 +420,19 @@ def _concat(frames: Sequence[pd.DataFrame], order_by: str | None) -> pd.DataFram
     return out
 
 
-def _merge_sends(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """One row per (campaign, platform): counts summed, time the earliest, in order of time.
+def _merge_sends(frames: Sequence[pd.DataFrame], keys: Sequence[str] = SEND_KEYS) -> pd.DataFrame:
+    """One row per ``keys`` (campaign, platform): counts summed, time the earliest, by time.
 
     Rows appear in order of first appearance, shard by shard, then stably sorted by time, so a
     single shard's table comes back unchanged.
     """
     columns = list(frames[0].columns)
-    counts = [c for c in columns if c not in (*SEND_KEYS, "time")]
+    counts = [c for c in columns if c not in (*keys, "time")]
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for frame in frames:
         for row in frame.itertuples(index=False, name=None):
             values = dict(zip(columns, row, strict=True))
-            key = tuple(values[k] for k in SEND_KEYS)
+            key = tuple(values[k] for k in keys)
             into = merged.get(key)
             if into is None:
                 merged[key] = dict(values)
@@ -274,13 +457,24 @@ def _merge_bounces(frames: Sequence[pd.DataFrame], campaigns: Sequence[str]) -> 
     return out.astype(_dtypes(frames))
 
 
+def _restale(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """``stale_rate`` recomputed from the (summed) dead, zombie and foreground tokens."""
+    foreground = timeseries["foreground_tokens"]
+    stale = timeseries["stale_dead"] + timeseries["stale_zombie"]
+    timeseries["stale_rate"] = (stale / foreground.where(foreground > 0, 1)).where(
+        foreground > 0, 0.0
+    )
+    return timeseries
+
+
 def merge(results: Sequence[RunResult]) -> RunResult:
     """One result from the results of the shards of a household-sharded run.
 
     The shards ran the same days with the same sampling interval, seed and parameters. Counts are
     summed: time-series counts per (time, platform), with ``stale_rate`` recomputed from the
     summed dead, zombie and foreground tokens (not averaged); funnel steps and stale causes per
-    (time, platform, step or cause); sends per (campaign, platform); bounces per code; open
+    (time, platform, step or cause); sends per (campaign, platform); the tables by OS class
+    likewise, per OS class instead of platform; bounces per code; open
     latencies per kind. Latencies (completed, then the censored ones, which all end at the end of
     the run) and the event log are concatenated shard by shard and stably sorted by end time and
     by time.
@@ -298,11 +492,13 @@ def merge(results: Sequence[RunResult]) -> RunResult:
     for number, result in enumerate(results[1:], start=1):
         if result.days != first.days or result.params != first.params:
             raise ValueError(f"cannot merge: shard {number} ran other days or parameters")
-    timeseries = _sum_aligned([r.timeseries for r in results], ("time", "platform"), "timeseries")
-    foreground = timeseries["foreground_tokens"]
-    stale = timeseries["stale_dead"] + timeseries["stale_zombie"]
-    timeseries["stale_rate"] = (stale / foreground.where(foreground > 0, 1)).where(
-        foreground > 0, 0.0
+    timeseries = _restale(
+        _sum_aligned([r.timeseries for r in results], ("time", "platform"), "timeseries")
+    )
+    by_os = _restale(
+        _sum_aligned(
+            [r.timeseries_by_os for r in results], ("time", "os_class"), "the time series by OS"
+        )
     )
     sends = _merge_sends([r.sends for r in results])
     open_latencies: dict[str, int] = {}
@@ -327,6 +523,11 @@ def merge(results: Sequence[RunResult]) -> RunResult:
         stale_causes=_sum_aligned(
             [r.stale_causes for r in results], ("time", "platform", "cause"), "stale causes"
         ),
+        timeseries_by_os=by_os,
+        funnel_by_os=_sum_aligned(
+            [r.funnel_by_os for r in results], ("time", "os_class", "step"), "the funnel by OS"
+        ),
+        sends_by_os=_merge_sends([r.sends_by_os for r in results], OS_SEND_KEYS),
         events=_concat(events, "time") if events else None,
         warm_up_days=first.warm_up_days,
     )

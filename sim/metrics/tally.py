@@ -19,7 +19,10 @@ re-classifies what may have changed since the last sample:
 
 Each token and device keeps its last contribution to the counts; re-classifying one subtracts the
 old contribution and adds the new. Distinct-profile counts (truly reachable, reachable but not
-targeted) are kept as reference counts per (platform, profile) of the devices behind them.
+targeted) are kept as reference counts per (group, profile) of the devices behind them, and the
+profiles believed reachable per Android OS class as reference counts of the foreground tokens
+they hold there (per platform, the registry counts them itself). A group is a platform, an
+Android OS class (a breakdown of Android, by the device carrying the install) or all.
 Classification itself is the same code as the full snapshot
 (:func:`~sim.metrics.truth.classify_record`, :func:`~sim.metrics.truth.funnel_depth`,
 :func:`~sim.metrics.truth.device_reach`), and the tests check the two agree at every sample.
@@ -33,7 +36,9 @@ import math
 
 from sim.metrics.truth import (
     FUNNEL_STEPS,
+    GROUPS,
     SHOWS_DEPTH,
+    Group,
     Reach,
     Snapshot,
     StaleCause,
@@ -41,18 +46,23 @@ from sim.metrics.truth import (
     classify_record,
     device_reach,
     funnel_depth,
+    install_class,
 )
 from sim.platforms import PROVIDER_OF, Platform
 from sim.registry import TokenEvent
+from sim.world.device import OsClass
 from sim.world.signals import TruthEvent
 from sim.world.world import World
 
-#: what one token record adds to the counts: platform, foreground, truth (None for background)
-#: and stale cause. Few distinct values exist, so each is kept once and shared by every token
-#: with that contribution.
-TokenShare = tuple[Platform, bool, TokenTruth | None, StaleCause | None]
-#: what one installed device adds besides the person it makes reachable: platform, funnel depth
-DeviceShare = tuple[Platform, int]
+#: the groups a platform's tokens and devices count under, without and with an OS class
+Groups = tuple[Group, ...]
+#: what one token record adds to the counts: its groups (platform, and Android OS class),
+#: foreground, truth (None for background) and stale cause. Few distinct values exist, so each
+#: is kept once and shared by every token with that contribution.
+TokenShare = tuple[Groups, bool, TokenTruth | None, StaleCause | None]
+#: what one installed device adds besides the person it makes reachable: its groups (platform,
+#: Android OS class, all), funnel depth
+DeviceShare = tuple[Groups, int]
 
 
 class Recheck:
@@ -97,6 +107,10 @@ class TruthTally:
         self._devices: dict[str, DeviceShare] = {}
         #: device → the profile it makes truly reachable, or reachable but not targeted, and which
         self._reach: dict[str, tuple[str, Reach]] = {}
+        #: token → the Android OS class and profile it makes believed reachable there (a
+        #: foreground token of a targetable profile), and per class, profile → those tokens
+        self._believer: dict[str, tuple[OsClass, str]] = {}
+        self._believed: dict[OsClass, dict[str, int]] = {c: {} for c in OsClass}
         #: device → the person it would show a push to (depth ≥ SHOWS_DEPTH), and person → those
         #: devices: re-looked at when the person's targetability changes (an opted-out profile
         #: is not counted as reachable but not targeted)
@@ -108,18 +122,20 @@ class TruthTally:
         self._token_rechecks = Recheck()
         self._device_rechecks = Recheck()
 
-        self._count_tokens = dict.fromkeys(Platform, 0)
-        self._count_foreground = dict.fromkeys(Platform, 0)
-        self._count_dead = dict.fromkeys(Platform, 0)
-        self._count_zombie = dict.fromkeys(Platform, 0)
-        self._count_causes: dict[tuple[Platform, StaleCause], int] = {}
-        self._depths = {p: [0] * (len(FUNNEL_STEPS) + 1) for p in Platform}
-        keys: tuple[Platform | None, ...] = (*Platform, None)
-        #: per platform (None: all), person → number of devices behind them
-        self._truly: dict[Platform | None, dict[str, int]] = {key: {} for key in keys}
-        self._shown: dict[Platform | None, dict[str, int]] = {key: {} for key in keys}
-        self._truly_count: dict[Platform | None, int] = dict.fromkeys(keys, 0)
-        self._not_targeted_count: dict[Platform | None, int] = dict.fromkeys(keys, 0)
+        self._count_tokens: dict[Group, int] = dict.fromkeys(GROUPS, 0)
+        self._count_foreground: dict[Group, int] = dict.fromkeys(GROUPS, 0)
+        self._count_dead: dict[Group, int] = dict.fromkeys(GROUPS, 0)
+        self._count_zombie: dict[Group, int] = dict.fromkeys(GROUPS, 0)
+        self._count_causes: dict[tuple[Group, StaleCause], int] = {}
+        self._depths = {group: [0] * (len(FUNNEL_STEPS) + 1) for group in GROUPS}
+        #: per group, person → number of devices behind them
+        self._truly: dict[Group, dict[str, int]] = {group: {} for group in GROUPS}
+        self._shown: dict[Group, dict[str, int]] = {group: {} for group in GROUPS}
+        self._truly_count: dict[Group, int] = dict.fromkeys(GROUPS, 0)
+        self._not_targeted_count: dict[Group, int] = dict.fromkeys(GROUPS, 0)
+        #: the groups of a token (platform, Android OS class) and of a device (and all), kept once
+        self._token_groups: dict[tuple[Platform, OsClass | None], Groups] = {}
+        self._device_groups: dict[tuple[Platform, OsClass | None], Groups] = {}
 
         registry = world.registry
         registry.subscribe(self._on_token)
@@ -183,22 +199,34 @@ class TruthTally:
         old = self._tokens.pop(token, None)
         if old is not None:
             self._add_token(old, -1)
-        record = self.world.registry.token(token)
+        believer = self._believer.pop(token, None)
+        if believer is not None:
+            self._believe(*believer, -1)
+        registry = self.world.registry
+        record = registry.token(token)
         if record is None:
             self._token_rechecks.at(token, math.inf)
             return
         platform = record.platform
+        installs = self.world.actions.installs
+        os_class = install_class(installs, record) if platform is Platform.ANDROID else None
+        groups = self._token_groups.get((platform, os_class))
+        if groups is None:
+            groups = (platform,) if os_class is None else (platform, os_class)
+            self._token_groups[platform, os_class] = groups
         if not record.foreground:  # background tokens are counted, never classified
-            share: TokenShare = (platform, False, None, None)
+            share: TokenShare = (groups, False, None, None)
             self._token_rechecks.at(token, math.inf)
         else:
             service = self._services[platform]
-            installs = self.world.actions.installs
             verdict, cause = classify_record(service, installs, record, now)
             if verdict is TokenTruth.LIVE and installs[record.device].user != record.profile:
                 cause = StaleCause.OTHER_USER
-            share = (platform, True, verdict, cause)
+            share = (groups, True, verdict, cause)
             self._token_rechecks.at(token, service.status_changes_at(token))
+            if os_class is not None and registry.is_targetable(record.profile):
+                believer = self._believer[token] = (os_class, record.profile)
+                self._believe(*believer, +1)
         share = self._tokens[token] = self._token_shares.setdefault(share, share)
         self._add_token(share, +1)
 
@@ -231,7 +259,15 @@ class TruthTally:
             else None
         )
         self._device_rechecks.at(device_id, math.inf if recheck is None else recheck)
-        share: DeviceShare = (device.platform, depth)
+        key = (device.platform, device.os_class)
+        groups = self._device_groups.get(key)
+        if groups is None:
+            groups = self._device_groups[key] = (
+                (device.platform, None)
+                if device.os_class is None
+                else (device.platform, device.os_class, None)
+            )
+        share: DeviceShare = (groups, depth)
         share = self._devices[device_id] = self._device_shares.setdefault(share, share)
         self._add_device(share, reach, +1)
 
@@ -247,41 +283,52 @@ class TruthTally:
     # -- counting ------------------------------------------------------------------------------
 
     def _add_token(self, share: TokenShare, sign: int) -> None:
-        platform, foreground, verdict, cause = share
-        self._count_tokens[platform] += sign
-        if not foreground:
-            return
-        self._count_foreground[platform] += sign
-        if verdict is TokenTruth.DEAD:
-            self._count_dead[platform] += sign
-        elif verdict is TokenTruth.ZOMBIE:
-            self._count_zombie[platform] += sign
-        if cause is not None:
-            key = (platform, cause)
-            self._count_causes[key] = self._count_causes.get(key, 0) + sign
+        groups, foreground, verdict, cause = share
+        for group in groups:
+            self._count_tokens[group] += sign
+            if not foreground:
+                continue
+            self._count_foreground[group] += sign
+            if verdict is TokenTruth.DEAD:
+                self._count_dead[group] += sign
+            elif verdict is TokenTruth.ZOMBIE:
+                self._count_zombie[group] += sign
+            if cause is not None:
+                key = (group, cause)
+                self._count_causes[key] = self._count_causes.get(key, 0) + sign
+
+    def _believe(self, os_class: OsClass, profile: str, sign: int) -> None:
+        """Change the count of ``profile``'s foreground tokens on ``os_class`` devices."""
+        counts = self._believed[os_class]
+        count = counts.get(profile, 0) + sign
+        if count:
+            counts[profile] = count
+        else:
+            del counts[profile]
 
     def _add_device(self, share: DeviceShare, reach: tuple[str, Reach] | None, sign: int) -> None:
-        platform, depth = share
-        self._depths[platform][depth] += sign
+        groups, depth = share
+        for group in groups:
+            self._depths[group][depth] += sign
         if reach is not None:
             person, kind = reach
             refs = self._truly if kind is Reach.TRULY else self._shown
-            self._bump(refs, platform, person, sign)
+            self._bump(refs, groups, person, sign)
 
     def _bump(
         self,
-        refs: dict[Platform | None, dict[str, int]],
-        platform: Platform,
+        refs: dict[Group, dict[str, int]],
+        groups: Groups,
         person: str,
         sign: int,
     ) -> None:
-        """Change a reference count for ``platform`` and for all platforms.
+        """Change a reference count for each of a device's ``groups`` (platform, class, all).
 
         Keeps the distinct-person counts up to date: truly reachable (a device of
         :attr:`~sim.metrics.truth.Reach.TRULY`), and reachable but not targeted (a device of
         :attr:`~sim.metrics.truth.Reach.NOT_TARGETED`, and none truly reachable).
         """
-        for key in (platform, None):
+        for key in groups:
             truly, shown = self._truly[key], self._shown[key]
             was_truly = person in truly
             was_not_targeted = person in shown and not was_truly
@@ -301,28 +348,28 @@ class TruthTally:
         snap = Snapshot()
         for platform in Platform:
             snap.believed[platform] = registry.audience_size(app, platform=platform)
+        for os_class in OsClass:
+            snap.believed[os_class] = len(self._believed[os_class])
         snap.believed[None] = registry.audience_size(app)
-        for counter, per_platform in (
+        for counter, per_group in (
             (snap.tokens, self._count_tokens),
             (snap.foreground_tokens, self._count_foreground),
             (snap.dead, self._count_dead),
             (snap.zombie, self._count_zombie),
         ):
-            for platform, count in per_platform.items():
-                counter[platform] = count
-            counter[None] = sum(per_platform.values())
-        for (platform, cause), count in self._count_causes.items():
+            counter.update(per_group)
+            counter[None] = sum(per_group[p] for p in Platform)
+        for (group, cause), count in self._count_causes.items():
             if count:
-                snap.causes[platform, cause] = count
-                snap.causes[None, cause] = snap.causes.get((None, cause), 0) + count
-        for platform in Platform:
+                snap.causes[group, cause] = count
+                if isinstance(group, Platform):
+                    snap.causes[None, cause] = snap.causes.get((None, cause), 0) + count
+        for group in GROUPS:
             passed = 0
-            histogram = self._depths[platform]
+            histogram = self._depths[group]
             for index in range(len(FUNNEL_STEPS), 0, -1):  # reaching step i passed i-1 too
                 passed += histogram[index]
-                step = FUNNEL_STEPS[index - 1]
-                snap.funnel[platform, step] = passed
-                snap.funnel[None, step] = snap.funnel.get((None, step), 0) + passed
+                snap.funnel[group, FUNNEL_STEPS[index - 1]] = passed
         snap.truly.update(self._truly_count)
         snap.not_targeted.update(self._not_targeted_count)
         return snap

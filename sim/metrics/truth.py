@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import cast
+from typing import TypeAlias, cast
 
 from sim.platforms import PROVIDER_OF, Platform
 from sim.providers import PushService, TokenDeath
 from sim.registry import TokenRecord
 from sim.registry.protocol import RegistryProtocol
-from sim.world.device import Device
+from sim.world.device import Device, OsClass
 from sim.world.world import World
 
 
@@ -115,19 +115,38 @@ def classify_token(
     return classify_record(service, world.actions.installs, record, now)
 
 
+#: What a count is kept for: a platform, an Android OS class (a breakdown of
+#: :attr:`Platform.ANDROID`, never added to it) or None for all platforms.
+Group: TypeAlias = Platform | OsClass | None
+#: The groups of every snapshot, in order: the platforms, the Android OS classes, all.
+GROUPS: tuple[Group, ...] = (*Platform, *OsClass, None)
+
+
+def install_class(installs: dict[str, Device], record: TokenRecord) -> OsClass | None:
+    """The OS class of the device carrying ``record``'s install (None: iOS, web, or unknown)."""
+    device = installs.get(record.device)
+    return device.os_class if device is not None else None
+
+
 @dataclass(slots=True)
 class Snapshot:
-    """Belief and truth at one instant, by platform (``None`` key: all platforms)."""
+    """Belief and truth at one instant, by :data:`Group`: platform, Android OS class, all (None).
 
-    believed: dict[Platform | None, int] = field(default_factory=dict)
-    truly: dict[Platform | None, int] = field(default_factory=dict)
-    not_targeted: dict[Platform | None, int] = field(default_factory=dict)
-    tokens: dict[Platform | None, int] = field(default_factory=dict)
-    foreground_tokens: dict[Platform | None, int] = field(default_factory=dict)
-    dead: dict[Platform | None, int] = field(default_factory=dict)
-    zombie: dict[Platform | None, int] = field(default_factory=dict)
-    causes: dict[tuple[Platform | None, StaleCause], int] = field(default_factory=dict)
-    funnel: dict[tuple[Platform | None, str], int] = field(default_factory=dict)
+    Every count of an Android OS class is part of the count of ``Platform.ANDROID``: token and
+    device counts of the two classes add up to it; profile counts (believed, truly reachable,
+    reachable but not targeted) count a profile under each class where it qualifies, as under
+    each platform, so they may add up to more (and ``None`` counts each profile once).
+    """
+
+    believed: dict[Group, int] = field(default_factory=dict)
+    truly: dict[Group, int] = field(default_factory=dict)
+    not_targeted: dict[Group, int] = field(default_factory=dict)
+    tokens: dict[Group, int] = field(default_factory=dict)
+    foreground_tokens: dict[Group, int] = field(default_factory=dict)
+    dead: dict[Group, int] = field(default_factory=dict)
+    zombie: dict[Group, int] = field(default_factory=dict)
+    causes: dict[tuple[Group, StaleCause], int] = field(default_factory=dict)
+    funnel: dict[tuple[Group, str], int] = field(default_factory=dict)
 
 
 def snapshot(world: World, now: float) -> Snapshot:
@@ -144,6 +163,12 @@ def snapshot(world: World, now: float) -> Snapshot:
     reachable on one platform and not on another counts as not targeted on the other platform
     only (DESIGN §5).
 
+    Per Android OS class too (DESIGN §3, §5), by the class of the device: a token by the device
+    carrying its install, a profile believed reachable on a class when it holds a foreground
+    token there and is targetable, truly reachable (or reachable but not targeted) on a class
+    when it is so on a device of that class — a profile reachable on an Android 13+ device counts
+    under Android 13+, and also under Android ≤ 12 if it is reachable on such a device too.
+
     One pass over the registry's tokens and one over the devices; this runs at every sample, so
     it avoids per-item function calls where it can.
     """
@@ -151,75 +176,83 @@ def snapshot(world: World, now: float) -> Snapshot:
     app = world.actions.app
     installs = world.actions.installs
     services = {p: world.providers[PROVIDER_OF[p]] for p in Platform}
-    platforms: tuple[Platform | None, ...] = (*Platform, None)
     snap = Snapshot()
     for platform in Platform:
         snap.believed[platform] = registry.audience_size(app, platform=platform)
     snap.believed[None] = registry.audience_size(app)
 
-    tokens = dict.fromkeys(Platform, 0)
-    foreground = dict.fromkeys(Platform, 0)
-    dead = dict.fromkeys(Platform, 0)
-    zombie = dict.fromkeys(Platform, 0)
-    causes: dict[tuple[Platform, StaleCause], int] = {}
+    tokens: dict[Group, int] = dict.fromkeys(GROUPS, 0)
+    foreground = dict(tokens)
+    dead = dict(tokens)
+    zombie = dict(tokens)
+    causes: dict[tuple[Group, StaleCause], int] = {}
+    believed_on: dict[OsClass, dict[str, None]] = {c: {} for c in OsClass}
     live, is_dead = TokenTruth.LIVE, TokenTruth.DEAD
+    targetable = registry.is_targetable
     for record in registry.tokens():
         platform = record.platform
-        tokens[platform] += 1
+        os_class = install_class(installs, record) if platform is Platform.ANDROID else None
+        groups: tuple[Group, ...] = (platform,) if os_class is None else (platform, os_class)
+        for group in groups:
+            tokens[group] += 1
         if not record.foreground:
             continue
-        foreground[platform] += 1
+        if os_class is not None and targetable(record.profile):
+            believed_on[os_class][record.profile] = None
         verdict, cause = classify_record(services[platform], installs, record, now)
-        if verdict is live:
-            if installs[record.device].user != record.profile:
-                cause = StaleCause.OTHER_USER
-        elif verdict is is_dead:
-            dead[platform] += 1
-        else:
-            zombie[platform] += 1
-        if cause is not None:
-            causes[platform, cause] = causes.get((platform, cause), 0) + 1
+        if verdict is live and installs[record.device].user != record.profile:
+            cause = StaleCause.OTHER_USER
+        for group in groups:
+            foreground[group] += 1
+            if verdict is is_dead:
+                dead[group] += 1
+            elif verdict is not live:
+                zombie[group] += 1
+            if cause is not None:
+                causes[group, cause] = causes.get((group, cause), 0) + 1
+    for os_class in OsClass:
+        snap.believed[os_class] = len(believed_on[os_class])
 
-    depth_counts: dict[Platform, list[int]] = {p: [0] * (len(FUNNEL_STEPS) + 1) for p in Platform}
-    truly: dict[Platform | None, dict[str, None]] = {p: {} for p in platforms}
-    shown: dict[Platform | None, dict[str, None]] = {p: {} for p in platforms}
-    token_for, targetable = registry.token_for, registry.is_targetable
+    depth_counts: dict[Group, list[int]] = {g: [0] * (len(FUNNEL_STEPS) + 1) for g in GROUPS}
+    truly: dict[Group, dict[str, None]] = {g: {} for g in GROUPS}
+    shown: dict[Group, dict[str, None]] = {g: {} for g in GROUPS}
+    token_for = registry.token_for
     for device in world.devices.values():
         if not device.installed:
             continue
         platform = device.platform
         depth = funnel_depth(device, services[platform], token_for, targetable, app, now)
-        depth_counts[platform][depth] += 1
+        groups = (platform, None) if device.os_class is None else (platform, device.os_class, None)
+        for group in groups:
+            depth_counts[group][depth] += 1
         reach = device_reach(depth, device.user, registry)
         if reach is not None:
             people = truly if reach is Reach.TRULY else shown
             user = cast(str, device.user)
-            people[platform][user] = None
-            people[None][user] = None
+            for group in groups:
+                people[group][user] = None
 
-    for counter, per_platform in (
+    for counter, per_group in (
         (snap.tokens, tokens),
         (snap.foreground_tokens, foreground),
         (snap.dead, dead),
         (snap.zombie, zombie),
     ):
-        for platform, count in per_platform.items():
-            counter[platform] = count
-        counter[None] = sum(per_platform.values())
-    for (platform, cause), count in causes.items():
-        snap.causes[platform, cause] = count
-        snap.causes[None, cause] = snap.causes.get((None, cause), 0) + count
-    for platform in Platform:
+        counter.update(per_group)
+        counter[None] = sum(per_group[p] for p in Platform)
+    for (group, cause), count in causes.items():
+        snap.causes[group, cause] = count
+        if isinstance(group, Platform):
+            snap.causes[None, cause] = snap.causes.get((None, cause), 0) + count
+    for group in GROUPS:
         passed = 0
-        histogram = depth_counts[platform]
+        histogram = depth_counts[group]
         for index in range(len(FUNNEL_STEPS), 0, -1):  # devices reaching step i passed i-1 too
             passed += histogram[index]
-            step = FUNNEL_STEPS[index - 1]
-            snap.funnel[platform, step] = passed
-            snap.funnel[None, step] = snap.funnel.get((None, step), 0) + passed
-    for key in platforms:
-        snap.truly[key] = len(truly[key])
-        snap.not_targeted[key] = sum(1 for person in shown[key] if person not in truly[key])
+            snap.funnel[group, FUNNEL_STEPS[index - 1]] = passed
+    for group in GROUPS:
+        snap.truly[group] = len(truly[group])
+        snap.not_targeted[group] = sum(1 for person in shown[group] if person not in truly[group])
     return snap
 
 

@@ -2,7 +2,9 @@
 
 from sim.report.markdown import render_report
 from sim.report.plots import (
+    ANDROID_PLOT,
     PLOT_FILES,
+    plot_android_prompt,
     plot_funnel,
     plot_reachability,
     plot_send_outcomes,
@@ -12,7 +14,9 @@ from sim.report.plots import (
 )
 
 __all__ = [
+    "ANDROID_PLOT",
     "PLOT_FILES",
+    "plot_android_prompt",
     "plot_funnel",
     "plot_reachability",
     "plot_send_outcomes",

@@ -5,6 +5,8 @@ that the same result always renders to the same text. The figures are those of D
 audiences count profiles — believed, truly reachable (part of believed) and, beside it, reachable
 but not targeted (never added to it); send outcomes count sends (tokens), a push shown to someone
 other than its target split into shown to another logged-in user and shown with nobody logged in.
+Where both Android OS classes are present, a section weighs Android 13+'s permission prompt against
+Android ≤ 12's implicit permission (DESIGN §3), from the tables by OS class.
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.metrics.latency import ROTATION, SWITCH, UNINSTALL
-from sim.metrics.results import RunResult
+from sim.metrics.results import ANDROID_12, ANDROID_13, ANDROID_CLASSES, ClassEnd, RunResult
 from sim.metrics.survival import SurvivalCurve
 from sim.metrics.timeseries import ALL
-from sim.report.plots import PLATFORM_LABELS, PLATFORMS, campaign_outcomes, days_phrase
+from sim.report.plots import (
+    ANDROID_PLOT,
+    CLASS_LABELS,
+    PLATFORM_LABELS,
+    PLATFORMS,
+    both_android_classes,
+    campaign_outcomes,
+    days_phrase,
+)
 
 _NA = "–"
 
@@ -117,10 +127,12 @@ def _end(result: RunResult, platform: str) -> _End | None:
     )
 
 
-def _sends(result: RunResult, platform: str) -> _Sends:
-    sends = result.sends[result.sends["kind"] == "campaign"]
+def _sends(result: RunResult, platform: str, *, os_class: bool = False) -> _Sends:
+    """Campaign sends on ``platform`` (or all); with ``os_class``, ``platform`` is an OS class."""
+    table, column = (result.sends_by_os, "os_class") if os_class else (result.sends, "platform")
+    sends = table[table["kind"] == "campaign"]
     if platform != ALL:
-        sends = sends[sends["platform"] == platform]
+        sends = sends[sends[column] == platform]
 
     def total(column: str) -> int:
         return int(sends[column].sum())
@@ -251,6 +263,17 @@ def _what_it_says(result: RunResult) -> str:
     else:
         sentences.append("No campaign push was sent in this run.")
     sentences.append(_uninstall_sentence(result))
+    cost = result.android_13_cost() if both_android_classes(result) else None
+    if cost is not None:
+        share = (
+            f", {fmt_rate(cost.share)} of what its devices would reach at Android ≤ 12's rate"
+            if cost.share is not None
+            else ""
+        )
+        sentences.append(
+            f"Android 13+'s permission prompt costs about **{fmt_int(round(cost.people))} "
+            f"people** of reach{share} (section “Android 13+'s prompt”)."
+        )
     return " ".join(sentences)
 
 
@@ -346,6 +369,172 @@ def _latency_note(result: RunResult) -> str:
     )
 
 
+# -- Android 13+'s prompt ----------------------------------------------------------------------
+
+
+def _rate(rate: float | None) -> str:
+    """Truly reachable per installed device, two decimals (``0.81``), or a dash."""
+    return f"{rate:.2f}" if rate is not None else _NA
+
+
+def _campaign_range(result: RunResult, os_class: str) -> str:
+    """Displayed ÷ targeted per campaign on ``os_class``: ``80.1% (75.0%–84.2%, 22 campaigns)``."""
+    shares = result.campaign_display_shares(os_class)["share"]
+    if shares.empty:
+        return _NA
+    count = len(shares)
+    campaigns = f"{fmt_int(count)} campaign{'s' if count != 1 else ''}"
+    if count == 1:
+        return f"{fmt_rate(float(shares.iloc[0]))} ({campaigns})"
+    return (
+        f"{fmt_rate(float(shares.median()))} ({fmt_rate(float(shares.min()))}–"
+        f"{fmt_rate(float(shares.max()))}, {campaigns})"
+    )
+
+
+def _opt_in_share(result: RunResult) -> float | None:
+    """The scenario's Android 13+ opt-in share per prompt (``permission`` parameters)."""
+    permission = result.params.get("permission")
+    share = permission.get("android_13_opt_in_share") if isinstance(permission, dict) else None
+    return float(share) if isinstance(share, int | float) else None
+
+
+def _android_text(result: RunResult, old: ClassEnd, new: ClassEnd) -> str:
+    """The section's paragraph: permission, reach per device, the cost, the campaigns."""
+    day = f"{result.days:g}"
+    opt_in = _opt_in_share(result)
+    per_prompt = (
+        f"; in this scenario a prompt is granted with probability {fmt_rate(opt_in)}"
+        if opt_in is not None
+        else ""
+    )
+    sentences = [
+        f"At day {day}, **{fmt_pct(new.permission, new.launched)}** of the "
+        f"{fmt_int(new.launched)} launched Android 13+ devices allow notifications (funnel step "
+        f'"notifications allowed"{per_prompt}), against '
+        f"**{fmt_pct(old.permission, old.launched)}** of the {fmt_int(old.launched)} launched "
+        "Android ≤ 12 devices, where permission is implicit and only a user turning it off in "
+        "the settings takes it away.",
+        f"Truly reachable profiles per installed device: **{_rate(new.reach_rate)}** on Android "
+        f"13+ ({fmt_int(new.truly)} profiles, {fmt_int(new.installed)} devices) against "
+        f"**{_rate(old.reach_rate)}** on Android ≤ 12 ({fmt_int(old.truly)} profiles, "
+        f"{fmt_int(old.installed)} devices).",
+    ]
+    cost = result.android_13_cost()
+    if cost is not None and old.reach_rate is not None:
+        expected = old.reach_rate * new.installed
+        lost = "lost" if cost.people >= 0 else "gained"
+        share = f" ({fmt_rate(abs(cost.share))} of that reach {lost})" if cost.share else ""
+        sentences.append(
+            "The prompt's cost in reach, (reach rate on Android ≤ 12 − reach rate on Android "
+            f"13+) × Android 13+ devices, is **{fmt_int(round(cost.people))} people**: at "
+            f"Android ≤ 12's rate the {fmt_int(new.installed)} Android 13+ devices would reach "
+            f"about {fmt_int(round(expected))} people, not {fmt_int(new.truly)}{share}."
+        )
+    sentences.append(
+        "Per campaign, displayed ÷ targeted (sends) was "
+        f"{_campaign_range(result, ANDROID_13)} on Android 13+ and "
+        f"{_campaign_range(result, ANDROID_12)} on Android ≤ 12 (median, range): a default "
+        "campaign targets foreground tokens only (R9), so a device whose user did not allow "
+        "notifications is left out of what is targeted rather than counted in this ratio."
+    )
+    return " ".join(sentences)
+
+
+def _android_table(result: RunResult, ends: dict[str, ClassEnd]) -> list[str]:
+    """Headline figures per Android OS class (a breakdown of the Android column)."""
+    sends = {c: _sends(result, c, os_class=True) for c in ANDROID_CLASSES}
+
+    def row(label: str, render: Callable[[str], str]) -> str:
+        return f"| {label} | " + " | ".join(render(c) for c in ANDROID_CLASSES) + " |"
+
+    def part(n: int, whole: int) -> str:
+        return f"{fmt_int(n)} ({fmt_pct(n, whole)})"
+
+    day = f"{result.days:g}"
+    lines = [
+        "| | " + " | ".join(CLASS_LABELS[c] for c in ANDROID_CLASSES) + " |",
+        "|---|" + "---:|" * len(ANDROID_CLASSES),
+        row(f"Installed devices at day {day}", lambda c: fmt_int(ends[c].installed)),
+        row("Launched since install", lambda c: fmt_int(ends[c].launched)),
+        row(
+            "Notifications allowed (% of launched)",
+            lambda c: part(ends[c].permission, ends[c].launched),
+        ),
+        row("Believed reachable (profiles)", lambda c: fmt_int(ends[c].believed)),
+        row("Truly reachable (profiles)", lambda c: fmt_int(ends[c].truly)),
+        row("Truly reachable per installed device", lambda c: _rate(ends[c].reach_rate)),
+        row("Reachable but not targeted (profiles)", lambda c: fmt_int(ends[c].not_targeted)),
+        row("Foreground tokens held", lambda c: fmt_int(ends[c].foreground)),
+        row(
+            "Stale (would show nothing)",
+            lambda c: part(ends[c].dead + ends[c].zombie, ends[c].foreground),
+        ),
+        row("Campaign pushes targeted (sends)", lambda c: fmt_int(sends[c].targeted)),
+    ]
+    if any(sends[c].targeted for c in ANDROID_CLASSES):
+        lines += [
+            row(
+                "Displayed to the intended person",
+                lambda c: part(sends[c].displayed, sends[c].targeted),
+            ),
+            row("Shown with nobody logged in", lambda c: part(sends[c].nobody, sends[c].targeted)),
+            row(
+                "Shown to another logged-in user",
+                lambda c: part(sends[c].other_user, sends[c].targeted),
+            ),
+            row("Silently dropped", lambda c: part(sends[c].dropped, sends[c].targeted)),
+            row("Bounced", lambda c: part(sends[c].bounced, sends[c].targeted)),
+            row(
+                "Displayed ÷ targeted per campaign: median (range)",
+                lambda c: _campaign_range(result, c),
+            ),
+        ]
+    return lines
+
+
+def _android_section(result: RunResult, plots: Sequence[Path]) -> list[str]:
+    """The section "Android 13+'s prompt", when both Android OS classes have installed devices."""
+    if not both_android_classes(result):
+        return []
+    ends = {c: result.class_end(c) for c in ANDROID_CLASSES}
+    old, new = ends[ANDROID_12], ends[ANDROID_13]
+    assert old is not None and new is not None  # both have installed devices
+    lines = [
+        "## Android 13+'s prompt",
+        "",
+        _android_text(result, old, new),
+        "",
+        *_android_table(result, {ANDROID_12: old, ANDROID_13: new}),
+        "",
+        "A breakdown of the Android column above by the device's OS class (tables "
+        "`timeseries_by_os`, `funnel_by_os` and `sends_by_os`): device, token and send counts of "
+        "the two classes add up to Android's; a profile reachable on devices of both classes "
+        "counts under each. Truly reachable per installed device counts profiles per device.",
+        "",
+    ]
+    for path in plots:
+        if Path(path).name == ANDROID_PLOT:
+            heading = _PLOT_TITLES[Path(path).stem]
+            lines += [f"![{heading}]({Path(path).name})", "", _android_caption(result), ""]
+    return lines
+
+
+def _android_caption(result: RunResult) -> str:
+    cost = result.android_13_cost()
+    hatched = (
+        f" The hatched part is the reach Android 13+ devices would add at Android ≤ 12's rate "
+        f"(≈ {fmt_int(round(cost.people))} people)."
+        if cost is not None and cost.people > 0
+        else ""
+    )
+    return (
+        "Left: per OS class at the end of the run, launched devices with notifications allowed "
+        "and truly reachable profiles per 100 installed devices." + hatched + " Right: each "
+        "campaign's displayed ÷ targeted on each class."
+    )
+
+
 def _funnel_caption(result: RunResult) -> str:
     funnel = result.funnel
     rows = funnel[(funnel["platform"] == ALL) & (funnel["time"] == funnel["time"].max())]
@@ -356,10 +545,16 @@ def _funnel_caption(result: RunResult) -> str:
     losses = [(int(counts[a]) - int(counts[b]), b) for a, b in itertools.pairwise(steps)]
     lost, step = max(losses)
     installed = int(counts["installed"])
+    split = (
+        " The Android panel shows its two OS classes side by side, each step as a share of the "
+        "class's installed devices."
+        if both_android_classes(result)
+        else ""
+    )
     return (
         "Installed devices kept by each step, from installed to truly reachable; the biggest loss "
         f'across platforms is at "{step.replace("_", " ")}" ({fmt_int(lost)} devices, '
-        f"{fmt_pct(lost, installed)} of {fmt_int(installed)} installed)."
+        f"{fmt_pct(lost, installed)} of {fmt_int(installed)} installed)." + split
     )
 
 
@@ -473,6 +668,7 @@ _PLOT_TITLES = {
     "stale_tokens": "Stale foreground tokens",
     "send_outcomes": "Campaign send outcomes",
     "uninstall_latency": "Uninstall → detection: share not yet detected",
+    "android_13_prompt": "Android 13+'s prompt: reach per device and per campaign",
 }
 
 
@@ -505,9 +701,11 @@ def render_report(
         lines.append("")
     lines += ["## What this run says", "", _what_it_says(result), ""]
     lines += ["## Headline figures", "", *_table(result), "", _table_notes(result), ""]
-    if plots:
+    lines += _android_section(result, plots)
+    general = [path for path in plots if Path(path).name != ANDROID_PLOT]
+    if general:
         lines += ["## Plots", ""]
-        for path in plots:
+        for path in general:
             name = Path(path).name
             stem = Path(path).stem
             heading = _PLOT_TITLES.get(stem, stem.replace("_", " ").capitalize())

@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim.metrics.latency import UNINSTALL
-from sim.metrics.results import RunResult
+from sim.metrics.results import ANDROID_12, ANDROID_13, ANDROID_CLASSES, RunResult
 from sim.metrics.survival import SurvivalCurve
 from sim.metrics.timeseries import ALL
 
@@ -37,6 +37,10 @@ PLATFORM_COLOURS = {
     "web": "#e07b00",
 }
 PLATFORM_LABELS = {ALL: "All platforms", "ios": "iOS", "android": "Android", "web": "Web"}
+#: Android's OS classes (DESIGN §3, drawn in :data:`ANDROID_CLASSES` order), their labels and
+#: colours: two lightnesses of Android's green, apart under any colour-vision deficiency
+CLASS_LABELS = {ANDROID_12: "Android ≤ 12", ANDROID_13: "Android 13+"}
+CLASS_COLOURS = {ANDROID_12: "#8fd19e", ANDROID_13: "#1b6e28"}
 
 #: send outcomes stacked bottom to top: (label, colour, columns summed). The two kinds of
 #: misdirected push sit on the displayed ones, in a dark wine and a light pink (Tol's wine,
@@ -64,6 +68,9 @@ PLOT_FILES = (
     "send_outcomes.png",
     "uninstall_latency.png",
 )
+#: written by :func:`write_plots` after :data:`PLOT_FILES` when both Android OS classes have
+#: installed devices (:func:`both_android_classes`): what Android 13+'s prompt costs
+ANDROID_PLOT = "android_13_prompt.png"
 
 #: funnel steps and the words on their bars
 FUNNEL_LABELS = {
@@ -423,22 +430,43 @@ def _from_day(result: RunResult) -> str:
     return f" from day {result.warm_up_days:g} on" if result.warm_up_days > 0 else ""
 
 
+def _funnel_counts(frame: pd.DataFrame, column: str, key: str, last: float | None) -> FloatArray:
+    """Devices passing each funnel step at ``last`` for ``key`` of ``column``, in step order."""
+    rows = frame[(frame["time"] == last) & (frame[column] == key)]
+    counts = rows.set_index("step")["devices"].reindex(list(FUNNEL_LABELS), fill_value=0)
+    return counts.to_numpy(dtype=np.float64)
+
+
+def _installed(result: RunResult, os_class: str) -> int:
+    """Installed devices of ``os_class`` at the last sample (0 with no samples)."""
+    end = result.class_end(os_class)
+    return end.installed if end is not None else 0
+
+
+def both_android_classes(result: RunResult) -> bool:
+    """True when both Android OS classes have installed devices at the last sample."""
+    return all(_installed(result, os_class) > 0 for os_class in ANDROID_CLASSES)
+
+
 def plot_funnel(result: RunResult, title: str) -> Figure:
-    """The reachability funnel at the last sample: installed devices kept by each step."""
+    """The reachability funnel at the last sample: installed devices kept by each step.
+
+    With devices of both Android OS classes, the Android panel shows them side by side (each
+    bar's percentage of its own class's installed devices): the permission step is where
+    Android 13+'s prompt shows.
+    """
     fig = _figure(13.5, 7.8)
     _heading(fig, "Reachability funnel", title)
     axes = fig.subplots(2, 2, sharey=True)
     funnel = result.funnel
     last = float(funnel["time"].max()) if len(funnel) else None
     steps = list(FUNNEL_LABELS)
+    split = both_android_classes(result)
+    y = np.arange(len(steps))[::-1].astype(np.float64)
     for ax, platform in zip(axes.flat, PLATFORMS, strict=True):
         colour = PLATFORM_COLOURS[platform]
-        rows = funnel[(funnel["time"] == last) & (funnel["platform"] == platform)]
-        counts = rows.set_index("step")["devices"].reindex(steps, fill_value=0)
-        values = counts.to_numpy(dtype=np.float64)
+        values = _funnel_counts(funnel, "platform", platform, last)
         top = values[0] if len(values) else 0.0
-        y = np.arange(len(steps))[::-1]
-        ax.barh(y, values, color=colour, alpha=0.85)
         ax.set_yticks(y, [FUNNEL_LABELS[s] for s in steps], fontsize=9)
         ax.tick_params(axis="y", labelleft=ax.get_subplotspec().is_first_col())
         ax.set_xlabel("devices")
@@ -447,11 +475,147 @@ def plot_funnel(result: RunResult, title: str) -> Figure:
         day = f"day {last:g}" if last is not None else "no samples"
         ax.set_title(f"{PLATFORM_LABELS[platform]} ({day})", color=colour, loc="left")
         if top <= 0:
+            ax.barh(y, values, color=colour, alpha=0.85)
             _note(ax, "no installed devices")
             continue
+        if platform == "android" and split:
+            _android_funnel(ax, result, y, last, day)
+            continue
+        ax.barh(y, values, color=colour, alpha=0.85)
         for yi, value in zip(y, values, strict=True):
             ax.text(value, yi, f" {value:,.0f} ({100 * value / top:.0f}%)", va="center", fontsize=8)
         ax.set_xlim(0, top * 1.35)
+    return fig
+
+
+def _android_funnel(
+    ax: Axes, result: RunResult, y: FloatArray, last: float | None, day: str
+) -> None:
+    """The Android panel split by OS class: a pair of bars per step, one per class."""
+    height = 0.4
+    widest = 0.0
+    for offset, os_class in zip((height / 2, -height / 2), ANDROID_CLASSES, strict=True):
+        values = _funnel_counts(result.funnel_by_os, "os_class", os_class, last)
+        top = values[0]
+        widest = max(widest, top)
+        ax.barh(
+            y + offset,
+            values,
+            height=height,
+            color=CLASS_COLOURS[os_class],
+            label=f"{CLASS_LABELS[os_class]}: {top:,.0f} installed",
+        )
+        for yi, value in zip(y + offset, values, strict=True):
+            share = f"{100 * value / top:.0f}%" if top else "–"
+            ax.text(value, yi, f" {value:,.0f} ({share})", va="center", fontsize=7.5)
+    ax.set_xlim(0, widest * 1.35)
+    ax.set_title(
+        f"Android by OS class ({day}; % of each class's installed)",
+        color=PLATFORM_COLOURS["android"],
+        loc="left",
+    )
+    ax.legend(loc="lower right", fontsize=8, frameon=True, framealpha=0.95)
+
+
+def plot_android_prompt(result: RunResult, title: str) -> Figure:
+    """What Android 13+'s runtime prompt costs: reach per installed device, and per campaign.
+
+    Left, per Android OS class at the last sample: notifications allowed (share of launched
+    devices) and truly reachable profiles per installed device, with the reach Android 13+
+    devices would have at Android ≤ 12's rate hatched above theirs — the cost in people
+    (:meth:`RunResult.android_13_cost`). Right, per campaign, displayed ÷ targeted on each class.
+    """
+    subject = "Android 13+'s prompt"
+    fig = _figure(12, 5.2)
+    left, right = fig.subplots(1, 2, width_ratios=(1, 1.25))
+    ends = {c: result.class_end(c) for c in ANDROID_CLASSES}
+    cost = result.android_13_cost()
+    measures = (
+        "notifications allowed\n(% of launched devices)",
+        "truly reachable\n(per 100 installed devices)",
+    )
+    x = np.arange(len(measures), dtype=np.float64)
+    width = 0.36
+    left.set_ylim(0, 115)
+    left.set_ylabel("% (per 100 devices)")
+    left.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
+    left.set_axisbelow(True)
+    left.set_xticks(x, measures, fontsize=9)
+    old, new = ends[ANDROID_12], ends[ANDROID_13]
+    hatched = cost is not None and old is not None and new is not None and cost.people > 0
+    for offset, os_class in zip((-width / 2, width / 2), ANDROID_CLASSES, strict=True):
+        end = ends[os_class]
+        shares = [
+            end.permission_share if end is not None else None,
+            end.reach_rate if end is not None else None,
+        ]
+        heights = np.array([100 * (v or 0.0) for v in shares], dtype=np.float64)
+        left.bar(
+            x + offset,
+            heights,
+            width=width,
+            color=CLASS_COLOURS[os_class],
+            label=CLASS_LABELS[os_class],
+        )
+        for index, (value, height) in enumerate(zip(shares, heights, strict=True)):
+            inside = hatched and os_class == ANDROID_13 and index == 1  # under the hatch
+            left.annotate(
+                f"{100 * value:.0f}" if value is not None else "–",
+                (x[index] + offset, height),
+                xytext=(0, -3 if inside else 2),
+                textcoords="offset points",
+                ha="center",
+                va="top" if inside else "bottom",
+                fontsize=9,
+                color="white" if inside else "black",
+            )
+    if hatched:
+        assert cost is not None and old is not None and new is not None
+        low, high = 100 * (new.reach_rate or 0.0), 100 * (old.reach_rate or 0.0)
+        left.bar(
+            x[1] + width / 2,
+            high - low,
+            bottom=low,
+            width=width,
+            fill=False,
+            hatch="///",
+            edgecolor=CLASS_COLOURS[ANDROID_13],
+            linewidth=0.8,
+            label=(
+                f"cost: ≈ {cost.people:,.0f} people, {100 * (cost.share or 0.0):.0f}% of\n"
+                "their reach at Android ≤ 12's rate"
+            ),
+        )
+    left.set_title("At the end of the run, per OS class", loc="left", fontsize=11)
+    left.legend(loc="upper right", fontsize=8.5, framealpha=0.95)
+
+    right.set_title("Each campaign: displayed ÷ targeted (sends)", loc="left", fontsize=11)
+    right.set_xlabel("campaign day (days)")
+    right.set_ylabel("displayed ÷ targeted (%)")
+    _day_axis(right, result.days)
+    right.set_ylim(0, 105)
+    drawn = False
+    for os_class in ANDROID_CLASSES:
+        ratios = result.campaign_display_shares(os_class)
+        if ratios.empty:
+            continue
+        share = _floats(ratios, "share")
+        median = float(np.median(share))
+        right.plot(
+            _floats(ratios, "time"),
+            100 * share,
+            color=CLASS_COLOURS[os_class],
+            marker="o",
+            markersize=3.5,
+            linewidth=1.4,
+            label=f"{CLASS_LABELS[os_class]}: median {100 * median:.0f}%",
+        )
+        drawn = True
+    if drawn:
+        right.legend(loc="lower right", fontsize=9, framealpha=0.95)
+    else:
+        _note(right, "no campaign targeted Android devices")
+    _heading(fig, subject, title)
     return fig
 
 
@@ -462,7 +626,11 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def write_plots(result: RunResult, directory: Path, scenario_name: str) -> list[Path]:
-    """Draw every plot for ``result`` into ``directory`` as PNG; return the paths in order."""
+    """Draw every plot for ``result`` into ``directory`` as PNG; return the paths in order.
+
+    :data:`PLOT_FILES`, then :data:`ANDROID_PLOT` when both Android OS classes have installed
+    devices.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     title = f"{scenario_name} (seed {result.seed}, {days_phrase(result.days)})"
@@ -473,4 +641,6 @@ def write_plots(result: RunResult, directory: Path, scenario_name: str) -> list[
         (PLOT_FILES[3], plot_send_outcomes(result, title)),
         (PLOT_FILES[4], plot_uninstall_latency(result, title)),
     )
+    if both_android_classes(result):
+        painters = (*painters, (ANDROID_PLOT, plot_android_prompt(result, title)))
     return [_save(fig, directory / name) for name, fig in painters]

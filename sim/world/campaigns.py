@@ -157,6 +157,7 @@ class Sender:
                     result.reason,
                     outcome,
                     shown_to,
+                    install_id,
                 )
             )
 

@@ -8,6 +8,23 @@ from enum import StrEnum
 from sim.platforms import Platform
 
 
+class OsClass(StrEnum):
+    """An OS class that changes the permission rules within its platform (DESIGN §3).
+
+    Only Android has two: iOS and web have one class each, named by their platform. Metrics keep
+    these apart from :class:`~sim.platforms.Platform` values — an OS class is a breakdown of its
+    platform, never a platform beside it.
+    """
+
+    ANDROID_12_OR_LOWER = "android_12_or_lower"  # implicit permission, state stays subscribed
+    ANDROID_13_PLUS = "android_13_plus"  # runtime prompt; "Don't allow" final until reinstall
+
+    @property
+    def platform(self) -> Platform:
+        """The platform this class is part of."""
+        return Platform.ANDROID
+
+
 class DeviceKind(StrEnum):
     """Platform and OS class, which decide how notification permission works (DESIGN §3)."""
 
@@ -24,6 +41,17 @@ class DeviceKind(StrEnum):
         if self is DeviceKind.WEB:
             return Platform.WEB
         return Platform.ANDROID
+
+    @property
+    def os_class(self) -> OsClass | None:
+        """The OS class within the platform, or None where the platform has only one (iOS, web)."""
+        return _OS_CLASS.get(self)
+
+
+_OS_CLASS = {
+    DeviceKind.ANDROID_LEGACY: OsClass.ANDROID_12_OR_LOWER,
+    DeviceKind.ANDROID_13: OsClass.ANDROID_13_PLUS,
+}
 
 
 class Permission(StrEnum):
@@ -81,9 +109,12 @@ class Device:
     uninstalled_at: float | None = None
     #: the token platform of the device (derived from ``kind``)
     platform: Platform = field(init=False)
+    #: the OS class within the platform, None for iOS and web (derived from ``kind``)
+    os_class: OsClass | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.platform = self.kind.platform
+        self.os_class = self.kind.os_class
 
     @property
     def shared(self) -> bool:

@@ -76,6 +76,8 @@ class SendRecord:
     outcome: Outcome | None
     #: who saw it (displayed, shown to another user or to nobody): the device's user, or None
     shown_to: str | None = None
+    #: the registry's device id (install id) the token was held for: where the push went
+    install_id: str = ""
 
 
 TruthListener = Callable[[TruthEvent], None]

@@ -25,7 +25,17 @@ OVERRIDES = ["population.devices=300"]
 SHORT = ("--set", OVERRIDES[0], "--days", "15", "--quiet")
 #: what --days 15 adds to the scenario: the days, and no warm-up (baseline's is 30 days)
 RESOLVED = [*OVERRIDES, "measurement.days=15.0", "measurement.warm_up_days=0.0"]
-TABLES = ("timeseries", "sends", "bounces", "latencies", "funnel", "stale_causes")
+TABLES = (
+    "timeseries",
+    "sends",
+    "bounces",
+    "latencies",
+    "funnel",
+    "stale_causes",
+    "timeseries_by_os",
+    "funnel_by_os",
+    "sends_by_os",
+)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -146,3 +146,39 @@ def test_merged_shards_match_a_direct_count_over_every_shard():
     censored = merged.latencies[~merged.latencies["observed"].astype(bool)]
     assert len(censored) == sum(merged.open_latencies.values())
     assert (censored["end"] == merged.days).all()
+
+
+def test_the_tables_by_os_class_merge_like_the_platform_tables():
+    """Per OS class: counts summed, stale rate recomputed, sends per (campaign, OS class)."""
+    params = WorldParams().changed(population={"devices": 600, "arrivals_per_day": 6.0})
+    results = []
+    for k in range(2):
+        simulation = Simulation(params, seed=2, shard=Shard(k, 2))
+        simulation.run(20)
+        results.append(simulation.result())
+    merged = merge(results)
+    by_os = merged.timeseries_by_os
+    for label in ("ios", "web", "all"):  # one class per platform: the merged platform rows
+        pd.testing.assert_frame_equal(
+            by_os[by_os["os_class"] == label].drop(columns="os_class").reset_index(drop=True),
+            merged.timeseries[merged.timeseries["platform"] == label]
+            .drop(columns="platform")
+            .reset_index(drop=True),
+        )
+    new = by_os[by_os["os_class"] == "android_13_plus"]
+    stale = new["stale_dead"] + new["stale_zombie"]
+    expected = (stale / new["foreground_tokens"]).where(new["foreground_tokens"] > 0, 0.0)
+    assert list(new["stale_rate"]) == pytest.approx(list(expected))
+    sends = merged.sends_by_os
+    assert not sends.duplicated(["campaign", "kind", "os_class"]).any()
+    for result in results:  # each shard's sends are in the merged ones
+        assert set(result.sends_by_os["os_class"]) <= set(sends["os_class"])
+    assert int(sends["targeted"].sum()) == sum(
+        int(r.sends_by_os["targeted"].sum()) for r in results
+    )
+    assert int(sends["targeted"].sum()) == int(merged.sends["targeted"].sum())
+    funnel = merged.funnel_by_os
+    assert list(funnel.columns) == ["time", "os_class", "step", "devices"]
+    assert int(funnel["devices"].sum()) == sum(
+        int(r.funnel_by_os["devices"].sum()) for r in results
+    )

@@ -16,7 +16,17 @@ from sim.simulation import Simulation
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "registries" / "detach_on_logout.py"
-TABLES = ("timeseries", "sends", "bounces", "latencies", "funnel", "stale_causes")
+TABLES = (
+    "timeseries",
+    "sends",
+    "bounces",
+    "latencies",
+    "funnel",
+    "stale_causes",
+    "timeseries_by_os",
+    "funnel_by_os",
+    "sends_by_os",
+)
 
 
 def test_the_example_is_at_most_40_lines_and_the_readme_shows_it_verbatim() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tests.perf.fingerprint import fingerprint
 
-PINNED = "9050604936529665fbb2799f18db3c26271e944a14f46dc460d904154e47112b"
+PINNED = "113b25bcf59097f70cee02990cd0546bd7b1d5c6e8b413746a39270f9b5f4dc1"
 
 
 def test_the_pinned_run_gives_the_same_results():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.metrics.latency import LATENCY_COLUMNS, ROTATION, SWITCH, UNINSTALL
-from sim.metrics.results import RunResult
+from sim.metrics.results import ANDROID_12, ANDROID_13, RunResult
 from sim.metrics.sends import SEND_COLUMNS
 from sim.metrics.survival import kaplan_meier
 from sim.metrics.timeseries import COLUMNS
@@ -22,7 +22,11 @@ from sim.report.markdown import (
     fmt_ratio,
     render_report,
 )
-from sim.report.plots import PLOT_FILES
+from sim.report.plots import ANDROID_PLOT, PLOT_FILES
+from sim.runner import run_scenario
+from sim.scenario import load_scenario
+from sim.simulation import simulate
+from sim.world import WorldParams
 
 PLOTS = [Path("out/run-1") / name for name in PLOT_FILES]
 
@@ -155,7 +159,7 @@ def test_latency_notes_count_the_censored_latencies(result):
 
 
 def test_table_has_a_column_per_platform_with_their_numbers(result):
-    text = render(result)
+    text = text_between(render(result), "## Headline figures", "\n## ")
     rows = [line for line in text.splitlines() if line.startswith("|")]
     assert rows[0] == "| | All platforms | iOS | Android | Web |"
     assert all(row.count("|") == 6 for row in rows)
@@ -217,3 +221,74 @@ def test_result_with_no_rows_renders():
 
 def text_between(text: str, start: str, end: str) -> str:
     return text.split(start, 1)[1].split(end, 1)[0]
+
+
+# -- Android 13+'s prompt (the question of scenarios/android13_optin.toml) ----------------------
+
+ANDROID13_OPTIN = Path(__file__).parents[2] / "scenarios" / "android13_optin.toml"
+SECTION = "## Android 13+'s prompt"
+
+
+@pytest.fixture(scope="module")
+def android13() -> RunResult:
+    """The android13_optin scenario, smaller and shorter, as the report sees it (no warm-up)."""
+    scenario = load_scenario(
+        ANDROID13_OPTIN,
+        ["population.devices=1500", "population.arrivals_per_day=6", "measurement.days=90"],
+    )
+    return run_scenario(scenario).after_warm_up()
+
+
+def test_the_android13_optin_report_answers_its_question(android13):
+    """Permission per class, truly reachable per installed device, the cost, per campaign."""
+    text = render(android13, plots=[*PLOTS, Path("out/run-1") / ANDROID_PLOT])
+    assert SECTION in text
+    section = text_between(text, SECTION, "\n## ")
+    old, new = android13.class_end(ANDROID_12), android13.class_end(ANDROID_13)
+    assert old is not None and new is not None
+    cost = android13.android_13_cost()
+    assert cost is not None and cost.people > 0 and cost.share is not None
+    paragraph = section.strip().split("\n\n")[0]
+    for figure in (
+        fmt_pct(new.permission, new.launched),
+        fmt_pct(old.permission, old.launched),
+        fmt_rate(0.63),  # the scenario's opt-in share per prompt
+        f"**{new.truly / new.installed:.2f}** on Android 13+",
+        f"**{old.truly / old.installed:.2f}** on Android ≤ 12",
+        f"**{fmt_int(round(cost.people))} people**",
+        fmt_rate(cost.share),
+    ):
+        assert figure in paragraph, figure
+    assert new.permission / new.launched < old.permission / old.launched
+    for os_class in (ANDROID_12, ANDROID_13):
+        shares = android13.campaign_display_shares(os_class)["share"]
+        assert len(shares) > 5
+        campaigns = f"{fmt_rate(shares.median())} ({fmt_rate(shares.min())}–"
+        assert campaigns in paragraph, campaigns
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    assert rows[0] == "| | Android ≤ 12 | Android 13+ |"
+    table = {row.split("|")[1].strip(): [c.strip() for c in row.split("|")[2:4]] for row in rows}
+    assert table["Truly reachable (profiles)"] == [fmt_int(old.truly), fmt_int(new.truly)]
+    assert table["Believed reachable (profiles)"] == [fmt_int(old.believed), fmt_int(new.believed)]
+    sends = android13.sends_by_os[android13.sends_by_os["kind"] == "campaign"]
+    targeted = [
+        int(sends[sends["os_class"] == c]["targeted"].sum()) for c in (ANDROID_12, ANDROID_13)
+    ]
+    assert table["Campaign pushes targeted (sends)"] == [fmt_int(n) for n in targeted]
+    assert f"]({ANDROID_PLOT})" in section  # the plot sits in the section, not under Plots
+    assert ANDROID_PLOT not in text.split("## Plots", 1)[1]
+    summary = text_between(text, "## What this run says", "## Headline figures")
+    assert f"costs about **{fmt_int(round(cost.people))} people** of reach" in summary
+
+
+def test_no_android_section_without_android_13_devices():
+    params = WorldParams().changed(
+        population={"devices": 300, "platform_share": {"ios": 0.5, "android_legacy": 0.5}}
+    )
+    text = render(simulate(params, days=10, seed=2))
+    assert SECTION not in text and "Android 13+'s permission prompt" not in text
+
+
+def test_the_android_section_appears_with_both_classes(result):
+    """The default world mixes Android ≤ 12 and 13+: its report gets the section too."""
+    assert SECTION in render(result)

@@ -21,7 +21,10 @@ from sim.metrics.sends import SEND_COLUMNS
 from sim.metrics.timeseries import COLUMNS
 from sim.report import plots
 from sim.report.plots import (
+    ANDROID_PLOT,
     PLOT_FILES,
+    both_android_classes,
+    plot_android_prompt,
     plot_funnel,
     plot_reachability,
     plot_send_outcomes,
@@ -42,6 +45,7 @@ PLOTTERS: list[Plotter] = [
     plot_stale_tokens,
     plot_send_outcomes,
     plot_uninstall_latency,
+    plot_android_prompt,
 ]
 
 
@@ -285,9 +289,11 @@ def test_single_campaign_gets_a_bar(tiny):
 # -- files ------------------------------------------------------------------------------------
 
 
-def test_write_plots_writes_four_pngs(result, tmp_path: Path):
+def test_write_plots_writes_every_png(result, tmp_path: Path):
+    """The five plots, and Android 13+'s prompt when both Android classes are installed."""
+    assert both_android_classes(result)
     paths = write_plots(result, tmp_path / "out", SCENARIO)
-    assert [p.name for p in paths] == list(PLOT_FILES)
+    assert [p.name for p in paths] == [*PLOT_FILES, ANDROID_PLOT]
     for path in paths:
         data = path.read_bytes()
         assert data.startswith(PNG_MAGIC)
@@ -304,8 +310,10 @@ def test_write_plots_is_byte_identical(result, tmp_path: Path):
 
 def test_write_plots_copes_with_an_empty_result(empty, tmp_path: Path):
     paths = write_plots(empty, tmp_path, SCENARIO)
-    assert len(paths) == len(PLOT_FILES) == 5
+    assert [p.name for p in paths][:5] == list(PLOT_FILES)
+    assert len(paths) == 5 + both_android_classes(empty)
     assert all(p.stat().st_size > 0 for p in paths)
+    assert [p.name for p in write_plots(bare(), tmp_path / "bare", SCENARIO)] == list(PLOT_FILES)
 
 
 def test_plots_do_not_import_pyplot():
@@ -320,14 +328,71 @@ def test_plots_do_not_import_pyplot():
 
 
 def test_funnel_bars_are_the_last_sample_and_never_grow(result):
+    """One panel per platform; Android's split into its OS classes, a bar per class and step."""
     fig = plot_funnel(result, SCENARIO)
     assert len(fig.axes) == 4
     assert SCENARIO in fig.get_suptitle()
-    last = result.funnel[result.funnel["time"] == result.funnel["time"].max()]
+    time = result.funnel["time"].max()
+    last = result.funnel[result.funnel["time"] == time]
+    by_os = result.funnel_by_os[result.funnel_by_os["time"] == time]
     for ax, platform in zip(fig.axes, ("all", "ios", "android", "web"), strict=True):
         assert ax.get_xlabel() == "devices"
         widths = [patch.get_width() for patch in ax.patches if isinstance(patch, Rectangle)]
+        if platform == "android":
+            assert "OS class" in ax.get_title(loc="left")
+            legend = ax.get_legend()
+            assert legend is not None
+            labels = [t.get_text() for t in legend.get_texts()]
+            assert labels[0].startswith("Android ≤ 12") and labels[1].startswith("Android 13+")
+            classes = ("android_12_or_lower", "android_13_plus")
+            per_class = [by_os[by_os["os_class"] == c]["devices"].tolist() for c in classes]
+            assert widths == per_class[0] + per_class[1]
+            total = last[last["platform"] == platform]["devices"].tolist()
+            assert [a + b for a, b in zip(*per_class, strict=True)] == total
+            for bars_of_class in per_class:
+                assert bars_of_class == sorted(bars_of_class, reverse=True)
+            continue
         expected = last[last["platform"] == platform]["devices"].tolist()
         assert widths == expected
         assert widths == sorted(widths, reverse=True)  # each step keeps a subset of the last
         assert widths[0] > 0
+
+
+def test_the_android_funnel_is_whole_with_one_android_class():
+    params = WorldParams().changed(
+        population={"devices": 300, "platform_share": {"ios": 0.5, "android_13": 0.5}}
+    )
+    one_class = simulate(params, days=3, seed=2)
+    assert not both_android_classes(one_class)
+    ax = plot_funnel(one_class, SCENARIO).axes[2]
+    assert ax.get_title(loc="left").startswith("Android (")
+    assert ax.get_legend() is None
+
+
+def test_the_android_prompt_plot_shows_the_cost_and_the_campaigns(result):
+    fig = plot_android_prompt(result, SCENARIO)
+    left, right = fig.axes
+    assert "Android 13+'s prompt" in heading(fig) and SCENARIO in heading(fig)
+    ends = {c: result.class_end(c) for c in ("android_12_or_lower", "android_13_plus")}
+    heights = [bar.get_height() for bar in bars(left)]
+    # ≤ 12's two bars, then 13+'s two bars: notifications allowed, truly reachable per 100
+    expected = [
+        100 * value
+        for end in ends.values()
+        if end is not None
+        for value in (end.permission_share, end.reach_rate)
+        if value is not None
+    ]
+    np.testing.assert_allclose(heights[:4], expected)
+    cost = result.android_13_cost()
+    assert cost is not None and cost.people > 0
+    legend = " ".join(t.get_text() for t in left.get_legend().get_texts())  # type: ignore[union-attr]
+    assert f"≈ {cost.people:,.0f} people" in legend
+    assert "% of launched" in " ".join(t.get_text() for t in left.get_xticklabels())
+    lines = right.get_lines()
+    assert [str(line.get_label()).split(":")[0] for line in lines] == [
+        "Android ≤ 12",
+        "Android 13+",
+    ]
+    shares = result.campaign_display_shares("android_13_plus")
+    np.testing.assert_allclose(np.asarray(lines[1].get_ydata(), dtype=float), 100 * shares["share"])
