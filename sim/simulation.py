@@ -3,8 +3,9 @@
 >>> from sim.simulation import simulate
 >>> from sim.world import WorldParams, PopulationParams
 >>> result = simulate(WorldParams(population=PopulationParams(devices=200)), days=10, seed=1)
->>> sorted(result.frames())
-['bounces', 'latencies', 'sends', 'timeseries']
+>>> sorted(result.frames())  # doctest: +NORMALIZE_WHITESPACE
+['bounces', 'funnel', 'funnel_by_os', 'latencies', 'sends', 'sends_by_os', 'stale_causes',
+ 'timeseries', 'timeseries_by_os']
 """
 
 from __future__ import annotations
