@@ -25,9 +25,13 @@ from sim.metrics.timeseries import (
     TimeSeries,
 )
 from sim.registry.protocol import RegistryProtocol
+from sim.scenario.schema import Measurement
 from sim.world.params import WorldParams
 from sim.world.population import Shard
 from sim.world.world import World
+
+#: one set of defaults: a scenario file's measurement section, left out
+_DEFAULTS = Measurement()
 
 
 class Simulation:
@@ -112,17 +116,25 @@ class Simulation:
 def simulate(
     params: WorldParams | None = None,
     *,
-    days: float = 90.0,
-    seed: int = 0,
-    sample_every_days: float = 1.0,
+    days: float = _DEFAULTS.days,
+    seed: int = _DEFAULTS.seed,
+    sample_every_days: float = _DEFAULTS.sample_every_days,
+    warm_up_days: float = _DEFAULTS.warm_up_days,
     event_log: bool = False,
 ) -> RunResult:
-    """Build a world from ``params``, run it for ``days`` days with ``seed``, return its results."""
+    """Build a world from ``params``, run it for ``days`` days with ``seed``, return its results.
+
+    The defaults are a scenario file's (``[measurement]`` left out): 365 days, seed 0, a sample a
+    day, no warm-up; ``warm_up_days`` leaves the first days out of every figure, as the file's
+    key does.
+    """
     simulation = Simulation(
         params, seed=seed, sample_every_days=sample_every_days, event_log=event_log
     )
     try:
         simulation.run(days)
-        return simulation.result()
+        result = simulation.result()
     finally:
         simulation.close()
+    result.warm_up_days = min(warm_up_days, days)
+    return result
