@@ -310,7 +310,7 @@ def measure_sharding(
 def measure_large(
     scenario: str, devices: int, days: float, shards: int, workers: int, max_seconds: float
 ) -> Json:
-    """The large world of DESIGN §7, sharded on ``workers`` processes: one run, timed end to end.
+    """The large world of docs/model.md §7, sharded on ``workers`` processes: one run, timed end to end.
 
     Memory is counted over every process: the parent's peak RSS plus the largest worker's peak
     times the number of workers (each worker holds one shard at a time; shards are equal in size
@@ -419,7 +419,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "--large",
         type=int,
         default=None,
-        help="also run DESIGN §7's large world: this many devices × --days, sharded in "
+        help="also run docs/model.md §7's large world: this many devices × --days, sharded in "
         "--shards on 2 workers, once (e.g. 1000000; about half an hour on 2 cores)",
     )
     parser.add_argument(

@@ -1,7 +1,7 @@
 """From raw benchmark measurements to figures: derived rates, fitted exponents, targets, outputs.
 
 Everything here is arithmetic on what :mod:`benchmarks.bench` measured in the same run; the only
-constants are the targets of DESIGN.md §7, which are what the measurements are judged against.
+constants are the targets of docs/model.md §7, which are what the measurements are judged against.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ KIB = 1024
 MIB = 1024 * 1024
 GIB = 1024 * 1024 * 1024
 
-#: DESIGN.md §7
+#: docs/model.md §7
 TARGET_OVERHEAD = 1.5
 TARGET_100K_SECONDS = 60.0
 TARGET_1M_SECONDS = 600.0
@@ -171,7 +171,7 @@ def _label(run: Json) -> str:
 
 
 def targets(results: Json) -> list[Json]:
-    """Each DESIGN.md §7 target with the figure measured for it in this run and the verdict."""
+    """Each docs/model.md §7 target with the figure measured for it in this run and the verdict."""
     runs: list[Json] = results["runs"]
     rows: list[Json] = []
 
@@ -487,7 +487,7 @@ def text(results: Json) -> str:
         "",
         *_summary_lines(results),
         "",
-        "DESIGN.md §7 targets:",
+        "docs/model.md §7 targets:",
         _text_table(
             ("target", "limit", "measured", "verdict"),
             [[t["target"], t["limit"], t["measured"], t["verdict"]] for t in results["targets"]],
@@ -510,7 +510,7 @@ def markdown(results: Json) -> str:
         *[f"- {line}" for line in _summary_lines(results)],
         "",
         _md_table(
-            ("DESIGN §7 target", "limit", "measured", "verdict"),
+            ("docs/model.md §7 target", "limit", "measured", "verdict"),
             [[t["target"], t["limit"], t["measured"], t["verdict"]] for t in results["targets"]],
         ),
     ]

@@ -1,4 +1,4 @@
-"""Truly reachable and reachable but not targeted: one definition everywhere (DESIGN §5).
+"""Truly reachable and reachable but not targeted: one definition everywhere (docs/model.md §5).
 
 *Truly reachable*: a default campaign sent now would reach the profile and show it the push — on
 a device where the profile is logged in, the app installed and launched, notifications allowed

@@ -27,5 +27,5 @@ class ScriptedRng:
 
 
 def answer(result: SendResult) -> tuple[int, str, float | None, Action]:
-    """The parts of an answer a row of DESIGN §2 pins down, plus its classification."""
+    """The parts of an answer a row of docs/model.md §2 pins down, plus its classification."""
     return result.status, result.reason, result.timestamp, classify(result)

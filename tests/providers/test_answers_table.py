@@ -1,4 +1,4 @@
-"""One test per row of the DESIGN §2 answer table, plus the rows this model adds.
+"""One test per row of the docs/model.md §2 answer table, plus the rows this model adds.
 
 Each test builds the situation in which the provider gives the answer, checks the answer itself
 (status, reason, timestamp) and what ``classify`` makes of it.
@@ -93,7 +93,7 @@ def test_fcm_transient_answers_are_retried(
     assert rng.exhausted
     assert answer(result) == (status, reason, None, Action.RETRY)
     assert result.retry_after == retry_after
-    if status == 429:  # DESIGN §2: 429 waits at least one minute before the first retry
+    if status == 429:  # docs/model.md §2: 429 waits at least one minute before the first retry
         assert BackoffPolicy().delay(0, result, jitter=0.0) >= 1 * MINUTE
 
 

@@ -1,4 +1,4 @@
-"""ProviderConfig: defaults from DESIGN §2 and validation of every field."""
+"""ProviderConfig: defaults from docs/model.md §2 and validation of every field."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stateful property test: random timelines against a brute-force model of DESIGN §1–§2.
+"""Stateful property test: random timelines against a brute-force model of docs/model.md §1–§2.
 
 Hypothesis drives random sequences of session starts, logins, logouts, subscription changes,
 provider answers, pruning and probes over small pools (4 devices, 2 apps, 4 users), under a random

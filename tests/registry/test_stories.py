@@ -1,4 +1,4 @@
-"""Story tests of the registry: one or more short scripted timelines per rule of DESIGN §1–§2.
+"""Story tests of the registry: one or more short scripted timelines per rule of docs/model.md §1–§2.
 
 Each test reads as a story ("day 0 Charlie installs…, day 1 Kim logs in on Charlie's phone…") and
 fails if the rule it names were broken. Time is in days.
@@ -428,7 +428,7 @@ class TestPermissionIsReportedAtSessionStart:
 
 # -- R5: provider responses ----------------------------------------------------------------
 
-#: DESIGN §2, row by row: (provider, status, reason, action the registry takes)
+#: docs/model.md §2, row by row: (provider, status, reason, action the registry takes)
 SECTION_2_ROWS: list[tuple[Provider, int, str, Action]] = [
     (Provider.FCM, 404, "UNREGISTERED", Action.REMOVE),
     (Provider.FCM, 403, "SENDER_ID_MISMATCH", Action.REMOVE),

@@ -28,9 +28,6 @@ STORY_FILES = story_files()
 SHORT = ["population.devices=200", "population.arrivals_per_day=1"]
 SHORT_DAYS = 20.0
 
-#: scenario files whose header does not yet cite DESIGN.md (strict: remove once fixed)
-
-
 def _ids(paths: list[Path]) -> list[str]:
     return [path.stem for path in paths]
 
@@ -74,7 +71,7 @@ def test_scenario_runs_shortened(path: Path):
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=_ids(SCENARIO_FILES))
-def test_scenario_file_has_a_header_citing_design(path: Path):
+def test_scenario_file_has_a_header_citing_the_model_docs(path: Path):
     lines = path.read_text(encoding="utf-8").splitlines()
     header = []
     for line in lines:
@@ -83,8 +80,8 @@ def test_scenario_file_has_a_header_citing_design(path: Path):
         header.append(line)
     assert header, f"{path.name} must start with a comment header"
     assert f"# {path.stem}" in header[0], "the header starts with the scenario's name"
-    assert "DESIGN" in "\n".join(header), (
-        f"{path.name}: the header must say which figures are cited"
+    assert "docs/model.md" in "\n".join(header), (
+        f"{path.name}: the header must say where its figures' sources are listed"
     )
 
 
