@@ -21,6 +21,7 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 
 run: $(CORE_STAMP)
 	$(PY) -m sim run scenarios/baseline.toml --out results/baseline --overwrite
+	@echo "pushsim is installed in $(VENV): run $(VENV)/bin/pushsim --help, or activate it with . $(VENV)/bin/activate"
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

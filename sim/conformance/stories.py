@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.models import ModelError
-from sim.scenario import SCENARIOS_DIR, STORIES_DIR, ScenarioError, load_story, story_files
+from sim.scenario import STORIES_DIR, ScenarioError, load_story, story_files
 from sim.story import ExpectationResult, Story, StoryReport, run_story
 
 
@@ -26,11 +26,12 @@ class StoriesError(ValueError):
 
 
 def packaged_stories() -> Path | None:
-    """The folder of the stories that ship with pushsim, if this installation has it."""
-    for folder in (SCENARIOS_DIR / "stories", STORIES_DIR):
-        if folder.is_dir():
-            return folder
-    return None
+    """The folder of the stories that ship with pushsim, if this installation has it.
+
+    The wheel's package data (``sim/library/stories``) or a checkout's ``scenarios/stories``:
+    :data:`sim.scenario.STORIES_DIR`.
+    """
+    return STORIES_DIR if STORIES_DIR.is_dir() else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,23 @@ Everything runs serially by default (``workers=1``); ``workers=N`` uses a local 
 With ``out=DIR`` the experiment folder is written there (see :mod:`sim.experiment.store`):
 ``resume=True`` keeps the runs already saved, ``overwrite=True`` starts an earlier experiment folder
 afresh, and with neither an earlier experiment folder is kept and a numbered sibling written
-(``ExperimentResult.directory`` says where). Without ``out`` results stay in memory.
+(``ExperimentResult.directory`` says where); the folder gets ``report.md``, its plots and
+``summary.json`` (:mod:`sim.report.experiment`) unless ``report=False``. Without ``out`` results
+stay in memory.
+
+``progress=True`` (the default) shows a progress bar of the runs when the session is interactive:
+tqdm's notebook widget in Jupyter, a text bar on a terminal (``tqdm.auto``); nothing otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -141,6 +148,83 @@ def run_experiment(
     return ExperimentResult(plan, table, summary, written)
 
 
+def interactive() -> bool:
+    """True in a Jupyter kernel, or when standard error is a terminal."""
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """A tqdm.auto bar of the runs (``on_start``/``on_run`` callbacks); idle when not shown."""
+
+    def __init__(self, description: str, enabled: bool = True) -> None:
+        self.description = description
+        self.enabled = enabled and interactive()
+        self.bar: Any = None
+
+    def on_start(self, todo: Sequence[Run]) -> None:
+        if self.enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(todo), unit="run", desc=self.description)
+
+    def on_run(self, run: Run, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def run_reported(
+    plan: Plan,
+    out: Path | str | None,
+    *,
+    workers: int = 1,
+    dask: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    report: bool = True,
+    after: Callable[[ExperimentResult, Path], pd.DataFrame | None] | None = None,
+) -> ExperimentResult:
+    """:func:`run_experiment` with a progress bar; with ``out``, ``after`` then the report.
+
+    Both are written while the experiment folder is still locked; what ``after`` returns is the
+    comparison table the report shows (None: not a comparison).
+    """
+    bar = Progress(plan.name, progress)
+    try:
+        if out is None:
+            return run_experiment(
+                plan, workers=workers, dask=dask, on_start=bar.on_start, on_run=bar.on_run
+            )
+        with ExperimentFolder(out, resume=resume, overwrite=overwrite) as folder:
+            result = run_experiment(
+                plan,
+                folder,
+                workers=workers,
+                dask=dask,
+                resume=resume,
+                on_start=bar.on_start,
+                on_run=bar.on_run,
+            )
+            figures = after(result, folder.folder) if after is not None else None
+            if report:
+                from sim.report.experiment import write_experiment_report
+
+                write_experiment_report(result, folder.folder, figures)
+        return result
+    finally:
+        bar.close()
+
+
 def as_scenario(scenario: ScenarioLike, overrides: Sequence[str] = ()) -> Scenario:
     """A scenario, or the scenario file at a path (with ``key.path=value`` overrides)."""
     if isinstance(scenario, Scenario):
@@ -167,6 +251,8 @@ def replicate(
     overwrite: bool = False,
     common_random_numbers: bool = True,
     overrides: Sequence[str] = (),
+    progress: bool = True,
+    report: bool = True,
 ) -> ExperimentResult:
     """Run ``scenario`` ``replications`` times (default: ``measurement.replications``).
 
@@ -179,7 +265,16 @@ def replicate(
         common_random_numbers=common_random_numbers,
         source=_source(scenario),
     )
-    return run_experiment(plan, out, workers=workers, dask=dask, resume=resume, overwrite=overwrite)
+    return run_reported(
+        plan,
+        out,
+        workers=workers,
+        dask=dask,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+        report=report,
+    )
 
 
 def sweep(
@@ -193,6 +288,8 @@ def sweep(
     overwrite: bool = False,
     common_random_numbers: bool = True,
     overrides: Sequence[str] = (),
+    progress: bool = True,
+    report: bool = True,
 ) -> ExperimentResult:
     """Run every point of the scenario's ``[sweep]``, each ``replications`` times.
 
@@ -205,4 +302,13 @@ def sweep(
         common_random_numbers=common_random_numbers,
         source=_source(scenario),
     )
-    return run_experiment(plan, out, workers=workers, dask=dask, resume=resume, overwrite=overwrite)
+    return run_reported(
+        plan,
+        out,
+        workers=workers,
+        dask=dask,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+        report=report,
+    )

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from sim.scenario.library import argument as file_argument
 from sim.workers import available_cores
 
 EXAMPLES = {
@@ -96,19 +97,30 @@ def add_commands(subparsers: Any) -> None:
         "run every point of a scenario's [sweep], each replicated on common seeds; "
         "write one long results table",
     )
-    sweep.add_argument("scenario", type=Path, help="scenario file (TOML) with a [sweep] table")
+    sweep.add_argument(
+        "scenario",
+        type=file_argument("scenario"),
+        help="scenario file (TOML) with a [sweep] table, or the name of a packaged one "
+        "(uninstall_tracking_sweep)",
+    )
     compare = command(
         "compare",
         "run two scenarios on the same seeds and report each figure's difference B − A "
         "with its paired 95 %% CI",
     )
-    compare.add_argument("a", type=Path, metavar="A", help="scenario file A (the reference)")
+    compare.add_argument(
+        "a",
+        type=file_argument("scenario"),
+        metavar="A",
+        help="scenario file A (the reference), or the name of a packaged scenario",
+    )
     compare.add_argument(
         "b",
-        type=Path,
+        type=file_argument("scenario"),
         metavar="B",
         nargs="?",
-        help="scenario file B (left out: A declares a [sweep] of two points)",
+        help="scenario file B, or a packaged scenario's name (left out: A declares a [sweep] of "
+        "two points)",
     )
     default_out = {sweep: "results/<name>-sweep", compare: "results/<A>_vs_<B>"}
     for parser in (sweep, compare):

@@ -297,11 +297,23 @@ def _reason(error: BaseException) -> str:
     return (error.strerror if isinstance(error, OSError) else None) or str(error)
 
 
+def write_report(result: ExperimentResult, directory: Path, figures: Any = None) -> None:
+    """Write the experiment's ``report.md``, plots and ``summary.json`` (an ``after`` hook)."""
+    from sim.report.experiment import write_experiment_report
+
+    write_experiment_report(result, directory, figures)
+
+
 def _footer(out: Path, extra: str = "") -> str:
     return (
         f"results: {out}/results.parquet (long table), {out}/summary.csv, "
         f"{out}/experiment.json{extra}"
     )
+
+
+def _report_line(args: argparse.Namespace, out: Path) -> None:
+    if not getattr(args, "quiet", False):
+        print(f"report: {out}/report.md (its plots and summary.json beside it)")
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -325,7 +337,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         source=str(args.scenario),
     )
     out = args.out if args.out is not None else Path("results") / f"{plan.name}-sweep"
-    result = _execute(args, plan, out, str(args.scenario))
+    result = _execute(args, plan, out, str(args.scenario), after=write_report)
     if isinstance(result, int):
         return result
     out = result.directory or out
@@ -333,6 +345,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         print(f"pushsim {__version__} — {_warm_up_note(plan)}")
         print("\n".join(_summary_lines(result, HEADLINE)))
     print(_footer(out))
+    _report_line(args, out)
     return 0
 
 
@@ -358,6 +371,7 @@ def compare_command(args: argparse.Namespace) -> int:
     def write_comparison(result: ExperimentResult, directory: Path) -> None:
         figures = paired_figures(result)
         write_atomic(directory / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
+        write_report(result, directory, figures)
         written.append(figures)
 
     result = _execute(args, plan, out, sources[0], after=write_comparison)
@@ -369,6 +383,7 @@ def compare_command(args: argparse.Namespace) -> int:
         print(f"pushsim {__version__} — {_warm_up_note(plan)}")
         print("\n".join(comparison_lines(plan, Comparison(result, figures).figures)))
     print(_footer(out, f", {out}/{COMPARISON}"))
+    _report_line(args, out)
     return 0
 
 
@@ -426,7 +441,7 @@ def run_replications(args: argparse.Namespace) -> int:
     out = args.out if getattr(args, "out", None) is not None else None
     out = out or Path("results") / f"{plan.name}-replications"
     quiet = bool(getattr(args, "quiet", False))
-    result = _execute(args, plan, out, source, listing=False)
+    result = _execute(args, plan, out, source, listing=False, after=write_report)
     if isinstance(result, int):
         return result
     out = result.directory or out
@@ -438,6 +453,7 @@ def run_replications(args: argparse.Namespace) -> int:
         )
         print("\n".join(_summary_lines(result)))
     print(_footer(out))
+    _report_line(args, out)
     return 0
 
 

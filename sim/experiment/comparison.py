@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiment.api import ExperimentResult, ScenarioLike, _source, as_scenario, run_experiment
+from sim.experiment.api import ExperimentResult, ScenarioLike, _source, as_scenario, run_reported
 from sim.experiment.plan import plan_comparison
 from sim.experiment.stats import CONFIDENCE, paired_interval, welch_interval
-from sim.experiment.store import COMPARISON, ExperimentFolder, write_atomic
+from sim.experiment.store import COMPARISON, write_atomic
 
 #: the figures a comparison reports first (all summary figures are compared)
 HEADLINE = (
@@ -97,11 +97,15 @@ def compare(
     overwrite: bool = False,
     common_random_numbers: bool = True,
     overrides: tuple[str, ...] | list[str] = (),
+    progress: bool = True,
+    report: bool = True,
 ) -> Comparison:
     """Run A and B on the same seeds and compare every summary figure.
 
     ``b`` None: ``a`` declares a ``[sweep]`` of two points, the first A and the second B.
     ``replications`` defaults to the scenarios' ``measurement.replications`` (at least 2).
+    With ``out`` the folder gets ``comparison.csv`` and, unless ``report=False``, the report;
+    ``progress`` shows a bar when interactive (see :mod:`sim.experiment.api`).
     """
     first = as_scenario(a, overrides)
     second = as_scenario(b, overrides) if b is not None else None
@@ -109,11 +113,23 @@ def compare(
     plan = plan_comparison(
         first, second, replications, common_random_numbers=common_random_numbers, sources=sources
     )
-    if out is None:
-        result = run_experiment(plan, workers=workers, dask=dask)
-        return Comparison(result, paired_figures(result))
-    with ExperimentFolder(out, resume=resume, overwrite=overwrite) as folder:
-        result = run_experiment(plan, folder, workers=workers, dask=dask, resume=resume)
+    written: list[pd.DataFrame] = []
+
+    def write_comparison(result: ExperimentResult, directory: Path) -> pd.DataFrame:
         figures = paired_figures(result)
-        write_atomic(folder.folder / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
-    return Comparison(result, figures)
+        write_atomic(directory / COMPARISON, figures.to_csv(index=False).encode("utf-8"))
+        written.append(figures)
+        return figures
+
+    result = run_reported(
+        plan,
+        out,
+        workers=workers,
+        dask=dask,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+        report=report,
+        after=write_comparison,
+    )
+    return Comparison(result, written[0] if written else paired_figures(result))

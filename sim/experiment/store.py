@@ -7,6 +7,8 @@ Layout of ``DIR``::
     results.parquet      every run's rows, sorted by run id (written last)
     summary.csv          per point and figure: mean, 95 % CI low / high, n
     comparison.csv       (compare only) per figure: B − A, paired and Welch CIs, width ratio
+    summary.json         per point, figure and platform: mean, 95 % CI low / high, n
+    report.md            the experiment's report, with its plots (*.png, :data:`PLOTS`)
 
 The folder is chosen and locked by :class:`ExperimentFolder` before anything runs, with the rules
 of :mod:`sim.folders`: an empty or new folder is used; an existing experiment folder (it has
@@ -38,8 +40,17 @@ RESULTS = "results.parquet"
 SUMMARY = "summary.csv"
 COMPARISON = "comparison.csv"
 PLAN = "experiment.json"
+SUMMARY_JSON = "summary.json"
+REPORT = "report.md"
+#: the report's plots (:mod:`sim.report.experiment_plots`): which are written depends on the kind
+REACHABILITY_PLOT = "reachability_ci.png"
+FIGURES_PLOT = "figures_ci.png"
+SWEEP_PLOT = "sweep.png"
+HEATMAP_PLOT = "sweep_heatmap.png"
+FOREST_PLOT = "comparison_forest.png"
+PLOTS = (REACHABILITY_PLOT, FIGURES_PLOT, SWEEP_PLOT, HEATMAP_PLOT, FOREST_PLOT)
 #: written at the end of an experiment (removed at the start of the next one in the folder)
-FINAL = (RESULTS, SUMMARY, COMPARISON)
+FINAL = (RESULTS, SUMMARY, COMPARISON, SUMMARY_JSON, REPORT, *PLOTS)
 
 
 class ForeignFolderError(FolderError):

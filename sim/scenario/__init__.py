@@ -1,8 +1,8 @@
 """Scenario files and story files: TOML read, validated and turned into parameters and stories."""
 
 from sim.scenario.errors import ScenarioError
+from sim.scenario.library import SCENARIOS_DIR, STORIES_DIR
 from sim.scenario.load import (
-    SCENARIOS_DIR,
     is_story,
     load_scenario,
     parse_scenario,
@@ -10,7 +10,7 @@ from sim.scenario.load import (
     to_toml,
 )
 from sim.scenario.schema import Measurement, Scenario, ScenarioMeta, json_schema
-from sim.scenario.story_file import STORIES_DIR, load_story, parse_story, story_files
+from sim.scenario.story_file import load_story, parse_story, story_files
 
 __all__ = [
     "SCENARIOS_DIR",

@@ -16,6 +16,7 @@ import tomli_w
 from pydantic import ValidationError
 
 from sim.scenario.errors import ScenarioError
+from sim.scenario.library import SCENARIOS_DIR
 from sim.scenario.schema import Scenario
 from sim.scenario.validation import (
     MAX_NESTING,
@@ -25,8 +26,6 @@ from sim.scenario.validation import (
     problems,
     read_text,
 )
-
-SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def parse_value(text: str) -> Any:

@@ -87,6 +87,7 @@ from pydantic import (
 
 from sim.providers import TokenDeath
 from sim.registry import RegistryPolicy
+from sim.scenario import library
 from sim.scenario.errors import ScenarioError
 from sim.scenario.validation import parse_toml, problems, read_text
 from sim.story.model import (
@@ -104,8 +105,8 @@ from sim.world.actions import Answer
 from sim.world.device import DeviceKind
 from sim.world.params import MAX_CAMPAIGNS_PER_DAY, MAX_DAYS
 
-#: The stories shipped with pushsim (present in a source checkout).
-STORIES_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "stories"
+#: The stories shipped with pushsim (sim.scenario.library: the wheel's, or a checkout's).
+STORIES_DIR = library.STORIES_DIR
 
 #: a day of the story, or a duration in days: at most a century, as in scenarios (MAX_DAYS)
 Day = Annotated[float, Field(ge=0, le=MAX_DAYS, allow_inf_nan=False, strict=True)]
