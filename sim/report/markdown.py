@@ -1,12 +1,12 @@
 """The markdown report of one run: what it says in a paragraph, a headline table, the plots.
 
 Every number is computed from the :class:`RunResult`; floats are formatted with fixed precision so
-that the same result always renders to the same text. The figures are those of DESIGN §5:
+that the same result always renders to the same text. The figures are those of docs/model.md §5:
 audiences count profiles — believed, truly reachable (part of believed) and, beside it, reachable
 but not targeted (never added to it); send outcomes count sends (tokens), a push shown to someone
 other than its target split into shown to another logged-in user and shown with nobody logged in.
 Where both Android OS classes are present, a section weighs Android 13+'s permission prompt against
-Android ≤ 12's implicit permission (DESIGN §3), from the tables by OS class.
+Android ≤ 12's implicit permission (docs/model.md §3), from the tables by OS class.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from sim.metrics.timeseries import ALL
 from sim.report.plots import (
     ANDROID_PLOT,
     CLASS_LABELS,
+    FUNNEL_LABELS,
     PLATFORM_LABELS,
     PLATFORMS,
+    SMOOTH_DAYS,
     both_android_classes,
     campaign_outcomes,
     days_phrase,
@@ -352,8 +354,9 @@ def _table_notes(result: RunResult) -> str:
         "in, but the registry does not target them there) are reported beside them, never added. "
         "Campaign figures count sends (one per token targeted; percentages of the pushes "
         "targeted); a push shown, but not to its target, was shown either to another logged-in "
-        f"user or with nobody logged in. Campaign sends including retries: {fmt_int(sends.sent)}. "
-        + _latency_note(result)
+        "user or with nobody logged in. Retries are not pushes of their own: counting them, "
+        f"{fmt_int(sends.sent)} sends were made (`campaign_sent`) for the "
+        f"{fmt_int(sends.targeted)} pushes targeted (`campaign_targeted`). " + _latency_note(result)
     )
 
 
@@ -458,7 +461,7 @@ def _android_table(result: RunResult, ends: dict[str, ClassEnd]) -> list[str]:
         row(f"Installed devices at day {day}", lambda c: fmt_int(ends[c].installed)),
         row("Launched since install", lambda c: fmt_int(ends[c].launched)),
         row(
-            "Notifications allowed (% of launched)",
+            "Notifications allowed (% of launched; `permission_share`)",
             lambda c: part(ends[c].permission, ends[c].launched),
         ),
         row("Believed reachable (profiles)", lambda c: fmt_int(ends[c].believed)),
@@ -551,10 +554,19 @@ def _funnel_caption(result: RunResult) -> str:
         if both_android_classes(result)
         else ""
     )
+    end = _end(result, ALL)
+    believed = (
+        " The hatched bar under each panel is what the registry believes: "
+        f"{fmt_int(end.foreground)} devices hold a foreground token (all platforms), against "
+        f"{fmt_int(int(counts.iloc[-1]))} truly reachable at the funnel's end."
+        if end is not None
+        else ""
+    )
     return (
         "Installed devices kept by each step, from installed to truly reachable; the biggest loss "
-        f'across platforms is at "{step.replace("_", " ")}" ({fmt_int(lost)} devices, '
-        f"{fmt_pct(lost, installed)} of {fmt_int(installed)} installed)." + split
+        f'across platforms is at "{FUNNEL_LABELS.get(step, step.replace("_", " "))}" '
+        f"({fmt_int(lost)} devices, {fmt_pct(lost, installed)} of {fmt_int(installed)} "
+        "installed)." + believed + split
     )
 
 
@@ -596,6 +608,17 @@ def _early_ios_note(result: RunResult) -> str:
     )
 
 
+def _warm_up_note(result: RunResult) -> str:
+    """What the shaded first days are, when the run had a warm-up."""
+    if result.warm_up_days <= 0:
+        return ""
+    return (
+        f" The grey band over days 0–{result.warm_up_days:g} is the warm-up: the simulated "
+        "population settles from its starting state, so those days are left out of the plots "
+        "and figures, which start after it (the tables keep them)."
+    )
+
+
 def _caption(result: RunResult, stem: str) -> str:
     if stem == "funnel":
         return _funnel_caption(result)
@@ -611,7 +634,7 @@ def _caption(result: RunResult, stem: str) -> str:
             "is the opposite error, drawn beside the truly reachable and never added to it: "
             "profiles who would see a push on a device where they are logged in, but whom the "
             f"registry does not target there ({fmt_int(end.not_targeted)} at day "
-            f"{result.days:g})."
+            f"{result.days:g})." + _warm_up_note(result)
         )
     if stem == "stale_tokens":
         rows = result.timeseries[result.timeseries["platform"] == ALL]
@@ -619,16 +642,19 @@ def _caption(result: RunResult, stem: str) -> str:
             return "No samples were recorded in this run."
         peak = rows.iloc[int(rows["stale_rate"].to_numpy().argmax())]
         cleanup = (
-            "dead ones (dark) are mostly cleared when a send bounces, so watch them fall on "
-            "campaign days"
+            "dead ones (dark orange) are mostly cleared when a send bounces, so watch them fall "
+            "on campaign days"
             if _sends(result, ALL).targeted
-            else "dead ones (dark) are mostly cleared by bounces, and this run sent no campaign"
+            else "dead ones (dark orange) are mostly cleared by bounces, and this run sent no "
+            "campaign"
         )
         return (
-            f"Foreground tokens that would show nothing: {cleanup}; zombies (light) are "
-            "accepted by the provider, so no send reveals them. "
-            f"The stale rate peaked at {fmt_rate(float(peak['stale_rate']))} on day "
-            f"{float(peak['time']):g}."
+            "One panel per platform, each on its own scale (a platform with few tokens is noisy "
+            f"and says so). Foreground tokens that would show nothing: {cleanup}; zombies (light) "
+            "are accepted by the provider, so no send reveals them. The line is their total "
+            f"averaged over the past {days_phrase(SMOOTH_DAYS)}. The stale rate of all platforms "
+            f"peaked at {fmt_rate(float(peak['stale_rate']))} on day {float(peak['time']):g}."
+            + _warm_up_note(result)
         )
 
     if stem == "send_outcomes":
@@ -639,12 +665,18 @@ def _caption(result: RunResult, stem: str) -> str:
         share = table["displayed"] / table["targeted"]
         sends = _sends(result, ALL)
         return (
-            "Green is what reached the intended person; everything stacked above it missed — the "
-            f"displayed share ranged from {fmt_rate(float(share.min()))} to "
-            f"{fmt_rate(float(share.max()))} over {fmt_int(len(table))} campaigns. Right above "
-            "it, the pushes shown to someone other than their target: to another logged-in user "
-            f"(dark, {fmt_int(sends.other_user)} sends in all) and with nobody logged in (pink, "
-            f"{fmt_int(sends.nobody)})."
+            "Top: each campaign's pushes by outcome, as shares of the pushes it targeted (the "
+            "number in each bar is the share displayed); bottom: the same in sends. Blue, at the "
+            "bottom, is what reached the intended person; everything stacked above it missed — "
+            f"the displayed share ranged from {fmt_rate(float(share.min()))} to "
+            f"{fmt_rate(float(share.max()))} over {fmt_int(len(table))} campaigns "
+            f"({fmt_int(sends.displayed)} of {fmt_int(sends.targeted)} pushes targeted, "
+            f"{fmt_pct(sends.displayed, sends.targeted)}). Right above it, the pushes shown to "
+            "someone other than their target: to another logged-in user (reddish purple, "
+            f"{fmt_int(sends.other_user)} sends in all) and with nobody logged in (sky blue, "
+            f"{fmt_int(sends.nobody)}). Each push counts once, by its final outcome: "
+            f"{fmt_int(sends.sent)} sends were made counting retries (`campaign_sent`), against "
+            f"{fmt_int(sends.targeted)} pushes targeted (`campaign_targeted`)."
         )
     if stem == "uninstall_latency":
         total = result.latency_curve(UNINSTALL)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -29,32 +30,46 @@ from sim.metrics.timeseries import ALL
 
 #: platforms in drawing order (the total first, then iOS, Android, web)
 PLATFORMS = (ALL, "ios", "android", "web")
-#: one colour per platform, the same in every figure
+#: one colour per platform, the same in every figure: Okabe–Ito's blue, bluish green and orange
+#: (colour-blind safe; see :data:`OKABE_ITO`) beside a neutral dark grey for the total
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
 PLATFORM_COLOURS = {
     ALL: "#3b3b3b",
-    "ios": "#1f6fb4",
-    "android": "#2a9d3a",
-    "web": "#e07b00",
+    "ios": OKABE_ITO["blue"],
+    "android": OKABE_ITO["bluish green"],
+    "web": OKABE_ITO["orange"],
 }
 PLATFORM_LABELS = {ALL: "All platforms", "ios": "iOS", "android": "Android", "web": "Web"}
-#: Android's OS classes (DESIGN §3, drawn in :data:`ANDROID_CLASSES` order), their labels and
-#: colours: two lightnesses of Android's green, apart under any colour-vision deficiency
+#: Android's OS classes (docs/model.md §3, drawn in :data:`ANDROID_CLASSES` order), their labels and
+#: colours: a light and a dark shade of Android's bluish green, apart by lightness under any
+#: colour-vision deficiency
 CLASS_LABELS = {ANDROID_12: "Android ≤ 12", ANDROID_13: "Android 13+"}
-CLASS_COLOURS = {ANDROID_12: "#8fd19e", ANDROID_13: "#1b6e28"}
+CLASS_COLOURS = {ANDROID_12: "#8fd6c1", ANDROID_13: "#00573f"}
+#: stale tokens: dead (dark) and zombie (light), apart by lightness as well as hue
+STALE_COLOURS = {"dead": OKABE_ITO["vermillion"], "zombie": "#f5d28a"}
 
-#: send outcomes stacked bottom to top: (label, colour, columns summed). The two kinds of
-#: misdirected push sit on the displayed ones, in a dark wine and a light pink (Tol's wine,
-#: Okabe–Ito's reddish purple): apart by lightness, so under any colour-vision deficiency they stay
-#: distinct from each other and from every other outcome's colour.
+#: send outcomes stacked bottom to top: (label, colour, columns summed), all Okabe–Ito (no
+#: red/green pair). The two kinds of misdirected push sit on the displayed ones: reddish purple
+#: and sky blue, apart from each other and from every other outcome under any colour-vision
+#: deficiency.
 OUTCOMES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("displayed", "#4c9a2a", ("displayed",)),
-    ("shown to another logged-in user", "#882255", ("shown_to_other_user",)),
-    ("shown with nobody logged in", "#cc79a7", ("shown_to_nobody",)),
-    ("delivered in background", "#9ecae1", ("delivered_background",)),
-    ("dropped (zombie)", "#f2b447", ("dropped",)),
-    ("bounced", "#8c564b", ("bounced",)),
-    ("flagged + gave up", "#9467bd", ("flagged", "gave_up")),
-    ("pending retry", "#c7c7c7", ("pending",)),
+    ("displayed", OKABE_ITO["blue"], ("displayed",)),
+    ("shown to another logged-in user", OKABE_ITO["reddish purple"], ("shown_to_other_user",)),
+    ("shown with nobody logged in", OKABE_ITO["sky blue"], ("shown_to_nobody",)),
+    ("delivered in background", OKABE_ITO["yellow"], ("delivered_background",)),
+    ("dropped (zombie)", OKABE_ITO["orange"], ("dropped",)),
+    ("bounced", OKABE_ITO["vermillion"], ("bounced",)),
+    ("flagged + gave up", OKABE_ITO["black"], ("flagged", "gave_up")),
+    ("pending retry", "#bbbbbb", ("pending",)),
 )
 
 #: outcomes drawn (and listed in the legend) only when a campaign had any
@@ -137,12 +152,43 @@ def _marker(n: int) -> str:
     return "o" if n <= 2 else ""
 
 
+#: the warm-up's shade, and what it is (legend of the reachability plot, note on the others)
+WARM_UP_COLOUR = "#ececec"
+
+
+def warm_up_phrase(result: RunResult) -> str:
+    """What the blank first days are: ``"warm-up (days 0–30): left out, …"``."""
+    return (
+        f"warm-up (days 0–{result.warm_up_days:g}): left out while the simulated population "
+        "settles from its starting state"
+    )
+
+
+def _shade_warm_up(ax: Axes, result: RunResult, *, label: bool = False) -> None:
+    """Shade the warm-up (days 0 to ``warm_up_days``), left out of the figures, and name it."""
+    if result.warm_up_days <= 0:
+        return
+    ax.axvspan(0, result.warm_up_days, color=WARM_UP_COLOUR, zorder=0, linewidth=0)
+    if label:
+        ax.text(
+            result.warm_up_days / 2,
+            0.5,
+            "warm-up\n(left out)",
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="center",
+            rotation=90,
+            fontsize=8,
+            color="#777777",
+        )
+
+
 def plot_reachability(result: RunResult, title: str) -> Figure:
     """Believed (solid) vs truly (dashed) reachable profiles over time, one panel per platform.
 
     Reachable but not targeted (dotted) is drawn beside them: profiles not truly reachable who
     would see a push on a device they are logged in to, which the registry does not target there.
-    It is never added to the truly reachable line (DESIGN §5).
+    It is never added to the truly reachable line (docs/model.md §5).
     """
     fig = _figure(11, 7.5)
     grid = fig.subplots(2, 2, sharex=True, squeeze=False)
@@ -152,6 +198,7 @@ def plot_reachability(result: RunResult, title: str) -> Figure:
         colour = PLATFORM_COLOURS[platform]
         name = PLATFORM_LABELS[platform]
         _day_axis(ax, result.days)
+        _shade_warm_up(ax, result, label=True)
         ax.set_ylabel("reachable audience (profiles)")
         if rows.empty:
             ax.set_title(name, loc="left", fontsize=11)
@@ -189,7 +236,7 @@ def plot_reachability(result: RunResult, title: str) -> Figure:
         )
     for ax in axes[2:]:
         ax.set_xlabel("time since start (days)")
-    handles = [
+    handles: list[Artist] = [
         Line2D([], [], color="#3b3b3b", linewidth=2.0, label="believed reachable (registry, R9)"),
         Line2D([], [], color="#3b3b3b", linewidth=2.0, linestyle="--", label="truly reachable"),
         Patch(color="#3b3b3b", alpha=0.18, label="gap: counted but not reachable"),
@@ -202,22 +249,50 @@ def plot_reachability(result: RunResult, title: str) -> Figure:
             label="reachable but not targeted (beside truly reachable, not part of it)",
         ),
     ]
+    if result.warm_up_days > 0:
+        handles.append(Patch(color=WARM_UP_COLOUR, label=warm_up_phrase(result)))
     fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
     _heading(fig, "Believed vs truly reachable audience", title)
     return fig
 
 
+#: the smoothing window of the stale-token plots' trend line (days): a week, one campaign cycle
+#: of the default scenario, so the campaign-day sawtooth averages out
+SMOOTH_DAYS = 7.0
+
+
+def _rolling_mean(t: FloatArray, values: FloatArray, window: float) -> FloatArray:
+    """The mean of ``values`` over the ``window`` days up to each sample (trailing)."""
+    if not len(t):
+        return values
+    series = pd.Series(values, index=pd.to_timedelta(t, unit="D"))
+    smoothed = series.rolling(pd.Timedelta(days=window), min_periods=1).mean()
+    return smoothed.to_numpy(dtype=np.float64)
+
+
 def plot_stale_tokens(result: RunResult, title: str) -> Figure:
-    """Stale share of foreground tokens: dead + zombie stacked, platform totals as lines."""
-    fig = _figure(11, 5.5)
-    ax = fig.add_subplot()
-    _day_axis(ax, result.days)
-    ax.set_xlabel("time since start (days)")
-    ax.set_ylabel("stale foreground tokens (% of foreground tokens)")
-    rows = _platform_rows(result, ALL)
-    if rows.empty:
-        _note(ax, "no samples in this run")
-    else:
+    """Stale share of foreground tokens, one panel per platform (each with its own axis).
+
+    In each panel dead and zombie tokens are stacked, in % of that platform's foreground tokens,
+    sample by sample (pale), under a line of their total averaged over the past
+    :data:`SMOOTH_DAYS` days. A platform with few tokens says so in its title: each token moves
+    its rate by several points.
+    """
+    fig = _figure(11, 7.5)
+    grid = fig.subplots(2, 2, sharex=True, squeeze=False)
+    axes: list[Axes] = list(grid.flat)
+    for ax, platform in zip(axes, PLATFORMS, strict=True):
+        rows = _platform_rows(result, platform)
+        name = PLATFORM_LABELS[platform]
+        colour = PLATFORM_COLOURS[platform]
+        _day_axis(ax, result.days)
+        _shade_warm_up(ax, result, label=True)
+        ax.set_ylabel("stale (% of foreground tokens)")
+        if rows.empty or not float(rows["foreground_tokens"].max()):
+            ax.set_title(name, loc="left", fontsize=11, color=colour)
+            ax.set_ylim(0, 1)
+            _note(ax, "no samples" if rows.empty else "no foreground token held")
+            continue
         t = _floats(rows, "time")
         foreground = _floats(rows, "foreground_tokens")
         dead = _percent(_floats(rows, "stale_dead"), foreground)
@@ -226,39 +301,37 @@ def plot_stale_tokens(result: RunResult, title: str) -> Figure:
             t,
             dead,
             zombie,
-            colors=("#b2182b", "#f4a582"),
-            labels=(
-                "all platforms: dead (provider would reject)",
-                "all platforms: zombie (accepted, nothing shown)",
-            ),
-            alpha=0.85,
+            colors=(STALE_COLOURS["dead"], STALE_COLOURS["zombie"]),
+            alpha=0.75,
         )
-        if len(t) <= 2:  # a stack needs two samples to show; mark the values
-            ax.plot(t, dead + zombie, "o", color="#b2182b", clip_on=False)
-        top = float((dead + zombie).max())
-        for platform in PLATFORMS[1:]:
-            prow = _platform_rows(result, platform)
-            if prow.empty or not float(prow["foreground_tokens"].max()):
-                continue
-            rate = 100.0 * _floats(prow, "stale_rate")
-            top = max(top, float(rate.max()))
-            label = f"{PLATFORM_LABELS[platform]}: total stale rate"
-            few = int(prow["foreground_tokens"].median())
-            noisy = few < FEW_TOKENS
-            if noisy:  # a handful of tokens: every one moves the rate by several points
-                label += f" (noisy: median {few:,} tokens)"
-            ax.plot(
-                _floats(prow, "time"),
-                rate,
-                color=PLATFORM_COLOURS[platform],
-                linewidth=1.0 if noisy else 1.3,
-                linestyle=":" if noisy else "-",
-                marker=_marker(len(prow)),
-                clip_on=len(prow) > 2,
-                label=label,
-            )
-        ax.set_ylim(0, max(top * 1.1, 1.0))
-        fig.legend(loc="outside lower center", ncols=3, fontsize=9, frameon=False)
+        total = dead + zombie
+        smooth = _rolling_mean(t, total, SMOOTH_DAYS)
+        ax.plot(t, smooth, color=colour, linewidth=2.2, marker=_marker(len(t)), clip_on=len(t) > 2)
+        ax.set_ylim(0, max(float(total.max()) * 1.1, 1.0))
+        few = int(np.median(foreground))
+        noisy = f"; few tokens (median {few:,}): noisy" if few < FEW_TOKENS else ""
+        ax.set_title(
+            f"{name}: {total[-1]:.1f}% stale at day {t[-1]:g}, mean {total.mean():.1f}%{noisy}",
+            loc="left",
+            fontsize=11,
+            color=colour,
+        )
+    for ax in axes[2:]:
+        ax.set_xlabel("time since start (days)")
+    handles: list[Artist] = [
+        Patch(color=STALE_COLOURS["dead"], alpha=0.75, label="dead (provider would reject)"),
+        Patch(color=STALE_COLOURS["zombie"], alpha=0.75, label="zombie (accepted, nothing shown)"),
+        Line2D(
+            [],
+            [],
+            color="#3b3b3b",
+            linewidth=2.2,
+            label=f"dead + zombie, mean of the past {days_phrase(SMOOTH_DAYS)} (platform colour)",
+        ),
+    ]
+    if result.warm_up_days > 0:
+        handles.append(Patch(color=WARM_UP_COLOUR, label=warm_up_phrase(result)))
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=9, frameon=False)
     _heading(fig, "Stale foreground tokens", title)
     return fig
 
@@ -276,54 +349,75 @@ def campaign_outcomes(result: RunResult) -> pd.DataFrame:
 
 
 def plot_send_outcomes(result: RunResult, title: str) -> Figure:
-    """Outcome of every campaign push, stacked per campaign at its day."""
-    fig = _figure(11, 5.5)
-    ax = fig.add_subplot()
-    _day_axis(ax, result.days)
-    ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
-    ax.grid(False, axis="x")
-    ax.set_xlabel("campaign day (days)")
-    ax.set_ylabel("campaign sends (pushes targeted)")
+    """Outcome of every campaign push, per campaign at its day: shares above, counts below.
+
+    The main (top) panel stacks each outcome's share of the pushes the campaign targeted to
+    100 %, the displayed share written on each bar; the panel below stacks the same outcomes in
+    sends, so a campaign's size shows too. Retries are not counted again: a push counts once,
+    by its final outcome.
+    """
+    fig = _figure(11, 7.0)
+    share_ax, count_ax = fig.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
+    for ax in (share_ax, count_ax):
+        _day_axis(ax, result.days)
+        ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
+        ax.grid(False, axis="x")
+        _shade_warm_up(ax, result)
+    count_ax.set_xlabel("campaign day (days)")
+    share_ax.set_ylabel("share of the pushes targeted (%)")
+    count_ax.set_ylabel("pushes targeted (sends)")
     table = campaign_outcomes(result)
     if table.empty:
-        _note(ax, "no campaigns in this run")
-    else:
-        t = table["time"].to_numpy(dtype=np.float64)
-        gaps = np.diff(t)
-        gaps = gaps[gaps > 0]
-        width = 0.7 * float(gaps.min()) if gaps.size else max(result.days, 1.0) / 15
-        bottom = np.zeros(len(table))
-        for label, colour, cols in OUTCOMES:
-            values = table[list(cols)].sum(axis=1).to_numpy(dtype=np.float64)
-            if label in OPTIONAL_OUTCOMES and not values.any():
-                continue  # rare outcomes appear only when they happen; keeps the legend short
-            ax.bar(t, values, width=width, bottom=bottom, color=colour, label=label)
-            bottom += values
-        targeted = table["targeted"].to_numpy(dtype=np.float64)
-        if len(table) <= 26:
-            displayed = table["displayed"].to_numpy(dtype=np.float64)
-            for x, total, shown in zip(t, targeted, displayed, strict=True):
-                share = f"{100 * shown / total:.0f}%" if total else "–"
-                ax.annotate(
-                    share,
-                    (x, total),
-                    xytext=(0, 3),
-                    textcoords="offset points",
-                    ha="center",
-                    va="bottom",
-                    fontsize=8,
-                    color="#4c9a2a",
-                )
-        ax.set_xlim(min(0.0, float(t.min()) - width), max(result.days, float(t.max()) + width))
-        ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.12)
-        fig.legend(
-            title="outcome (label: % displayed)",
-            loc="outside right center",
-            fontsize=9,
-            title_fontsize=9,
-            frameon=False,
-            reverse=True,
+        _note(share_ax, "no campaigns in this run")
+        _heading(fig, "Campaign send outcomes", title)
+        return fig
+    t = table["time"].to_numpy(dtype=np.float64)
+    gaps = np.diff(t)
+    gaps = gaps[gaps > 0]
+    width = 0.7 * float(gaps.min()) if gaps.size else max(result.days, 1.0) / 15
+    targeted = table["targeted"].to_numpy(dtype=np.float64)
+    share_bottom = np.zeros(len(table))
+    count_bottom = np.zeros(len(table))
+    for label, colour, cols in OUTCOMES:
+        values = table[list(cols)].sum(axis=1).to_numpy(dtype=np.float64)
+        if label in OPTIONAL_OUTCOMES and not values.any():
+            continue  # rare outcomes appear only when they happen; keeps the legend short
+        shares = _percent(values, targeted)
+        share_ax.bar(t, shares, width=width, bottom=share_bottom, color=colour, label=label)
+        count_ax.bar(t, values, width=width, bottom=count_bottom, color=colour)
+        share_bottom += shares
+        count_bottom += values
+    displayed = _percent(table["displayed"].to_numpy(dtype=np.float64), targeted)
+    many = len(table) > 16  # narrow bars: the labels turn upright
+    for x, total, shown in zip(t, targeted, displayed, strict=True):
+        share_ax.text(
+            x,
+            shown / 2 if total and shown >= 12 else 2,
+            f"{shown:.0f}%" if total else "–",
+            ha="center",
+            va="center" if total and shown >= 12 else "bottom",
+            rotation=90 if many else 0,
+            fontsize=7 if many else 8.5,
+            color="white" if total and shown >= 12 else "black",
         )
+    share_ax.set_ylim(0, 100)
+    count_ax.set_ylim(0, max(float(count_bottom.max()), 1.0) * 1.08)
+    for ax in (share_ax, count_ax):
+        ax.set_xlim(min(0.0, float(t.min()) - width), max(result.days, float(t.max()) + width))
+    share_ax.set_title(
+        "Share of each campaign's pushes by outcome (number in the bar: % displayed)",
+        loc="left",
+        fontsize=11,
+    )
+    count_ax.set_title("The same, in pushes (sends)", loc="left", fontsize=10)
+    fig.legend(
+        title="outcome",
+        loc="outside right center",
+        fontsize=9,
+        title_fontsize=9,
+        frameon=False,
+        reverse=True,
+    )
     _heading(fig, "Campaign send outcomes", title)
     return fig
 
@@ -448,27 +542,48 @@ def both_android_classes(result: RunResult) -> bool:
     return all(_installed(result, os_class) > 0 for os_class in ANDROID_CLASSES)
 
 
+#: the funnel's extra row: what the registry believes, beside the true funnel's last step
+BELIEVED_LABEL = "registry believes reachable\n(foreground tokens it holds)"
+#: hatch of the believed bars (the platform's colour, unfilled): a count, not a funnel step
+BELIEVED_HATCH = "///"
+
+
+def _believed_devices(frame: pd.DataFrame, column: str, key: str, last: float | None) -> float:
+    """Foreground tokens held for ``key`` of ``column`` at ``last``: devices it would target."""
+    rows = frame[(frame["time"] == last) & (frame[column] == key)]
+    return float(rows["foreground_tokens"].sum()) if not rows.empty else 0.0
+
+
+def _overstatement(believed: float, truly: float) -> str:
+    return f", ×{believed / truly:.2f} the truly reachable" if truly else ""
+
+
 def plot_funnel(result: RunResult, title: str) -> Figure:
     """The reachability funnel at the last sample: installed devices kept by each step.
 
-    With devices of both Android OS classes, the Android panel shows them side by side (each
-    bar's percentage of its own class's installed devices): the permission step is where
-    Android 13+'s prompt shows.
+    Below the true funnel, a hatched bar shows what the registry believes: the foreground tokens
+    it holds (the devices a campaign would target), beside the truly reachable at the funnel's
+    end, so the overstatement shows. With devices of both Android OS classes, the Android panel
+    shows them side by side (each bar's percentage of its own class's installed devices): the
+    "notifications allowed" step is where Android 13+'s prompt shows.
     """
-    fig = _figure(13.5, 7.8)
-    _heading(fig, "Reachability funnel", title)
+    fig = _figure(13.5, 8.6)
+    _heading(fig, "Reachability funnel: true steps, and what the registry believes", title)
     axes = fig.subplots(2, 2, sharey=True)
     funnel = result.funnel
     last = float(funnel["time"].max()) if len(funnel) else None
     steps = list(FUNNEL_LABELS)
     split = both_android_classes(result)
-    y = np.arange(len(steps))[::-1].astype(np.float64)
+    # the believed row sits below the last step, a half row apart
+    y = np.arange(len(steps))[::-1].astype(np.float64) + 1.5
+    labels = [FUNNEL_LABELS[s] for s in steps]
     for ax, platform in zip(axes.flat, PLATFORMS, strict=True):
         colour = PLATFORM_COLOURS[platform]
         values = _funnel_counts(funnel, "platform", platform, last)
         top = values[0] if len(values) else 0.0
-        ax.set_yticks(y, [FUNNEL_LABELS[s] for s in steps], fontsize=9)
+        ax.set_yticks([*y, 0.0], [*labels, BELIEVED_LABEL], fontsize=9)
         ax.tick_params(axis="y", labelleft=ax.get_subplotspec().is_first_col())
+        ax.axhline(0.75, color="#999999", linewidth=0.8, linestyle="--")
         ax.set_xlabel("devices")
         ax.grid(True, axis="x", color="#e5e5e5", linewidth=0.8)
         ax.set_axisbelow(True)
@@ -476,6 +591,8 @@ def plot_funnel(result: RunResult, title: str) -> Figure:
         ax.set_title(f"{PLATFORM_LABELS[platform]} ({day})", color=colour, loc="left")
         if top <= 0:
             ax.barh(y, values, color=colour, alpha=0.85)
+            ax.set_xlim(0, 1)
+            ax.set_xticks([])
             _note(ax, "no installed devices")
             continue
         if platform == "android" and split:
@@ -484,7 +601,27 @@ def plot_funnel(result: RunResult, title: str) -> Figure:
         ax.barh(y, values, color=colour, alpha=0.85)
         for yi, value in zip(y, values, strict=True):
             ax.text(value, yi, f" {value:,.0f} ({100 * value / top:.0f}%)", va="center", fontsize=8)
-        ax.set_xlim(0, top * 1.35)
+        believed = _believed_devices(result.timeseries, "platform", platform, last)
+        ax.barh(
+            [0.0], [believed], color="none", edgecolor=colour, hatch=BELIEVED_HATCH, linewidth=1.2
+        )
+        ax.text(
+            believed,
+            0.0,
+            f" {believed:,.0f} ({100 * believed / top:.0f}%){_overstatement(believed, values[-1])}",
+            va="center",
+            fontsize=8,
+            fontweight="bold",
+        )
+        ax.set_xlim(0, max(top, believed) * 1.45)
+    fig.supxlabel(
+        "Solid bars: the true funnel, each step keeping the devices that pass it (% of installed). "
+        "Hatched bar, below the dashed line: the devices the registry believes reachable\n(it "
+        "holds a foreground token for them, stale or not), to set against the last step: the "
+        "truly reachable.",
+        fontsize=9,
+        color="#555555",
+    )
     return fig
 
 
@@ -497,7 +634,8 @@ def _android_funnel(
     for offset, os_class in zip((height / 2, -height / 2), ANDROID_CLASSES, strict=True):
         values = _funnel_counts(result.funnel_by_os, "os_class", os_class, last)
         top = values[0]
-        widest = max(widest, top)
+        believed = _believed_devices(result.timeseries_by_os, "os_class", os_class, last)
+        widest = max(widest, top, believed)
         ax.barh(
             y + offset,
             values,
@@ -508,13 +646,31 @@ def _android_funnel(
         for yi, value in zip(y + offset, values, strict=True):
             share = f"{100 * value / top:.0f}%" if top else "–"
             ax.text(value, yi, f" {value:,.0f} ({share})", va="center", fontsize=7.5)
-    ax.set_xlim(0, widest * 1.35)
+        ax.barh(
+            [offset],
+            [believed],
+            height=height,
+            color="none",
+            edgecolor=CLASS_COLOURS[os_class],
+            hatch=BELIEVED_HATCH,
+            linewidth=1.2,
+        )
+        share = f"{100 * believed / top:.0f}%" if top else "–"
+        ax.text(
+            believed,
+            offset,
+            f" {believed:,.0f} ({share}){_overstatement(believed, values[-1])}",
+            va="center",
+            fontsize=7.5,
+            fontweight="bold",
+        )
+    ax.set_xlim(0, widest * 1.45)
     ax.set_title(
         f"Android by OS class ({day}; % of each class's installed)",
         color=PLATFORM_COLOURS["android"],
         loc="left",
     )
-    ax.legend(loc="lower right", fontsize=8, frameon=True, framealpha=0.95)
+    ax.legend(loc="center right", fontsize=8, frameon=True, framealpha=0.95)
 
 
 def plot_android_prompt(result: RunResult, title: str) -> Figure:

@@ -150,7 +150,7 @@ def test_fmt_median_says_when_the_median_was_not_reached():
 
 def test_latency_notes_count_the_censored_latencies(result):
     text = render(result)
-    notes = text_between(text, "Campaign sends including retries", "## Plots")
+    notes = text_between(text, "Retries are not pushes of their own", "## Plots")
     assert "Kaplan–Meier" in notes
     lat = result.latencies
     for kind, word in ((UNINSTALL, "uninstalls"), (ROTATION, "token rotations")):

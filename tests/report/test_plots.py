@@ -116,40 +116,85 @@ def test_reachability_draws_the_timeseries_values(result):
     )
 
 
-def test_stale_tokens_stacks_dead_and_zombie_in_percent(result):
+def test_stale_tokens_draws_a_panel_per_platform_in_percent(result):
+    """One panel per platform (own axis): dead and zombie stacked, a 7-day mean line on top."""
     fig = plot_stale_tokens(result, SCENARIO)
-    assert len(fig.axes) == 1
-    ax = fig.axes[0]
-    assert "%" in ax.get_ylabel()
-    assert "day" in ax.get_xlabel()
+    assert len(fig.axes) == 4
     assert SCENARIO in heading(fig)
-    assert len(ax.collections) == 2  # dead, zombie
-    labels = fig.legends[0].get_texts()
-    joined = " ".join(t.get_text() for t in labels)
-    for word in ("dead", "zombie", "iOS", "Android"):
-        assert word in joined
-    # the top of the stack is the all-platform stale rate
-    rows = result.timeseries[result.timeseries["platform"] == "all"]
-    vertices = np.asarray(ax.collections[1].get_paths()[0].vertices, dtype=float)
-    top = vertices[:, 1].max()
-    assert top == pytest.approx(100 * rows["stale_rate"].max())
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    for word in ("dead", "zombie", "7 days"):
+        assert word in legend
+    for ax, platform in zip(fig.axes, ("all", "ios", "android", "web"), strict=True):
+        assert "%" in ax.get_ylabel()
+        assert ax.get_title(loc="left").startswith(plots.PLATFORM_LABELS[platform])
+        assert ax.get_ylim()[0] == 0
+        rows = result.timeseries[result.timeseries["platform"] == platform].sort_values("time")
+        stacks = [c for c in ax.collections if len(c.get_paths())]
+        assert len(stacks) == 2  # dead, zombie
+        # the top of the stack is the platform's stale rate, sample by sample
+        top = np.asarray(stacks[1].get_paths()[0].vertices, dtype=float)[:, 1].max()
+        assert top == pytest.approx(100 * rows["stale_rate"].max())
+        (line,) = ax.get_lines()
+        assert line.get_color() == plots.PLATFORM_COLOURS[platform]
+        smooth = np.asarray(line.get_ydata(), dtype=float)
+        rate = 100 * rows["stale_rate"].to_numpy()
+        assert smooth[0] == pytest.approx(rate[0])
+        # a trailing mean: never beyond the samples it averages
+        assert rate.min() - 1e-9 <= smooth.min() and smooth.max() <= rate.max() + 1e-9
 
 
-def test_send_outcomes_bars_add_up_to_targeted(result):
+def test_stale_tokens_smoothing_is_a_trailing_week():
+    t = np.arange(0.0, 10.0)
+    values = np.array([0.0, 7.0] * 5)
+    smooth = plots._rolling_mean(t, values, 7.0)
+    assert smooth[0] == 0.0 and smooth[1] == 3.5
+    assert smooth[-1] == pytest.approx(values[3:].mean())
+
+
+def test_warm_up_is_shaded_and_explained(result):
+    warm = dataclasses.replace(result, warm_up_days=5.0).after_warm_up()
+    for fig in (plot_reachability(warm, SCENARIO), plot_stale_tokens(warm, SCENARIO)):
+        legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+        assert "warm-up (days 0–5)" in legend and "left out" in legend
+        for ax in fig.axes:
+            assert "warm-up\n(left out)" in [t.get_text() for t in ax.texts]
+    unwarmed = plot_reachability(result, SCENARIO)
+    assert "warm-up" not in " ".join(t.get_text() for t in unwarmed.legends[0].get_texts())
+
+
+def test_no_red_green_pairs():
+    """Every categorical colour comes from Okabe–Ito, or is a grey or a shade of one."""
+    okabe_ito = set(plots.OKABE_ITO.values())
+    assert {plots.PLATFORM_COLOURS[p] for p in ("ios", "android", "web")} <= okabe_ito
+    assert {colour for _, colour, _ in plots.OUTCOMES} - okabe_ito == {"#bbbbbb"}
+    assert len({colour for _, colour, _ in plots.OUTCOMES}) == len(plots.OUTCOMES)
+
+
+def test_send_outcomes_shares_and_counts(result):
+    """Top: each campaign's outcomes as shares adding up to 100 %, the displayed share written on
+    each bar; bottom: the same in sends, adding up to the pushes targeted."""
     fig = plot_send_outcomes(result, SCENARIO)
-    assert len(fig.axes) == 1
-    ax = fig.axes[0]
-    assert "sends" in ax.get_ylabel()
-    assert "day" in ax.get_xlabel()
+    share_ax, count_ax = fig.axes
+    assert "%" in share_ax.get_ylabel()
+    assert "sends" in count_ax.get_ylabel()
+    assert "day" in count_ax.get_xlabel()
     assert SCENARIO in heading(fig)
     campaigns = result.sends[result.sends["kind"] == "campaign"]
-    expected = campaigns.groupby("campaign")["targeted"].sum().sort_index().to_numpy()
-    heights: dict[float, float] = {}
-    for bar in bars(ax):
-        x = round(bar.get_x() + bar.get_width() / 2, 6)
-        heights[x] = heights.get(x, 0.0) + bar.get_height()
-    assert len(heights) == len(expected)
-    np.testing.assert_allclose([heights[x] for x in sorted(heights)], expected)
+    grouped = campaigns.groupby("campaign")[["targeted", "displayed"]].sum().sort_index()
+    expected = grouped["targeted"].to_numpy()
+
+    def stacked(ax: Axes) -> list[float]:
+        heights: dict[float, float] = {}
+        for bar in bars(ax):
+            x = round(bar.get_x() + bar.get_width() / 2, 6)
+            heights[x] = heights.get(x, 0.0) + bar.get_height()
+        return [heights[x] for x in sorted(heights)]
+
+    np.testing.assert_allclose(stacked(count_ax), expected)
+    np.testing.assert_allclose(stacked(share_ax), 100.0)
+    shares = 100 * grouped["displayed"] / grouped["targeted"]
+    assert [t.get_text() for t in share_ax.texts] == [f"{v:.0f}%" for v in shares]
+    assert "% displayed" in share_ax.get_title(loc="left")
     legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     for word in ("displayed", "another logged-in user", "nobody logged in", "dropped", "bounced"):
         assert word in legend
@@ -168,7 +213,7 @@ def test_send_outcomes_ignore_probes(result):
         open_latencies=result.open_latencies,
     )
     fig = plot_send_outcomes(with_probe, SCENARIO)
-    assert max(b.get_y() + b.get_height() for b in bars(fig.axes[0])) < 10_000
+    assert max(b.get_y() + b.get_height() for b in bars(fig.axes[1])) < 10_000
 
 
 def test_uninstall_latency_draws_a_survival_curve_per_platform(result):
@@ -233,7 +278,7 @@ def test_platform_colours_are_consistent_across_plots(result):
     stale = plot_stale_tokens(result, SCENARIO)
     ios = plots.PLATFORM_COLOURS["ios"]
     assert reach.axes[1].get_lines()[0].get_color() == ios
-    assert ios in [line.get_color() for line in stale.axes[0].get_lines()]
+    assert ios in [line.get_color() for line in stale.axes[1].get_lines()]
 
 
 # -- empty and tiny results -------------------------------------------------------------------
@@ -337,7 +382,9 @@ def test_funnel_bars_are_the_last_sample_and_never_grow(result):
     by_os = result.funnel_by_os[result.funnel_by_os["time"] == time]
     for ax, platform in zip(fig.axes, ("all", "ios", "android", "web"), strict=True):
         assert ax.get_xlabel() == "devices"
-        widths = [patch.get_width() for patch in ax.patches if isinstance(patch, Rectangle)]
+        rectangles = [patch for patch in ax.patches if isinstance(patch, Rectangle)]
+        widths = [patch.get_width() for patch in rectangles if not patch.get_hatch()]
+        believed = [patch.get_width() for patch in rectangles if patch.get_hatch()]
         if platform == "android":
             assert "OS class" in ax.get_title(loc="left")
             legend = ax.get_legend()
@@ -347,6 +394,11 @@ def test_funnel_bars_are_the_last_sample_and_never_grow(result):
             classes = ("android_12_or_lower", "android_13_plus")
             per_class = [by_os[by_os["os_class"] == c]["devices"].tolist() for c in classes]
             assert widths == per_class[0] + per_class[1]
+            # what the registry believes, one hatched bar per class: its foreground tokens
+            ts_os = result.timeseries_by_os[result.timeseries_by_os["time"] == time]
+            assert believed == [
+                float(ts_os[ts_os["os_class"] == c]["foreground_tokens"].sum()) for c in classes
+            ]
             total = last[last["platform"] == platform]["devices"].tolist()
             assert [a + b for a, b in zip(*per_class, strict=True)] == total
             for bars_of_class in per_class:
@@ -354,6 +406,12 @@ def test_funnel_bars_are_the_last_sample_and_never_grow(result):
             continue
         expected = last[last["platform"] == platform]["devices"].tolist()
         assert widths == expected
+        # beside the true funnel, hatched: the foreground tokens the registry holds
+        ts = result.timeseries[
+            (result.timeseries["time"] == time) & (result.timeseries["platform"] == platform)
+        ]
+        assert believed == [float(ts["foreground_tokens"].sum())]
+        assert believed[0] >= expected[-1], "the registry never believes fewer than truly"
         assert widths == sorted(widths, reverse=True)  # each step keeps a subset of the last
         assert widths[0] > 0
 
