@@ -310,7 +310,7 @@ def measure_sharding(
 def measure_large(
     scenario: str, devices: int, days: float, shards: int, workers: int, max_seconds: float
 ) -> Json:
-    """The large world of docs/model.md §7, sharded on ``workers`` processes: one run, timed end to end.
+    """The large world of docs/model.md §7, sharded on ``workers`` processes: one run, timed.
 
     Memory is counted over every process: the parent's peak RSS plus the largest worker's peak
     times the number of workers (each worker holds one shard at a time; shards are equal in size

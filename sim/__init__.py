@@ -1,8 +1,8 @@
 """pushsim: a discrete-event simulator of push-notification registration.
 
-The import package is layered as DESIGN §6 describes: ``sim.registry`` and ``sim.providers`` are
-pure domain code (no SimPy, no randomness of their own, no I/O, ``now`` passed in); everything else
-drives or observes them.
+The import package is layered as docs/model.md §6 describes: ``sim.registry`` and ``sim.providers``
+are pure domain code (no SimPy, no randomness of their own, no I/O, ``now`` passed in); everything
+else drives or observes them.
 """
 
 from importlib.metadata import PackageNotFoundError, version

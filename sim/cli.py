@@ -28,6 +28,7 @@ from sim.models.guard import RegistryFailure
 from sim.remote.command import EXAMPLE as SERVE_EXAMPLE
 from sim.remote.command import add_arguments as add_serve_arguments
 from sim.scenario import (
+    STORIES_DIR,
     Scenario,
     ScenarioError,
     is_story,
@@ -35,13 +36,19 @@ from sim.scenario import (
     load_scenario,
     load_story,
 )
+from sim.scenario.library import UnknownName, packaged_file
+from sim.scenario.library import argument as file_argument
 from sim.workers import available_cores
 
 EXAMPLES = {
     "run": "example:\n  pushsim run scenarios/baseline.toml --out results/baseline --seed 2 "
-    "--set population.devices=2000 --set policy.uninstall_tracking=true",
+    "--set population.devices=2000 --set policy.uninstall_tracking=true\n"
+    "  pushsim run baseline   # a packaged scenario, by name",
     "validate": "example:\n  pushsim validate scenarios/*.toml scenarios/stories/*.toml",
-    "story": "example:\n  pushsim story scenarios/stories/charlie_and_kim.toml",
+    "story": "example:\n  pushsim story scenarios/stories/charlie_and_kim.toml\n"
+    "  pushsim story charlie_and_kim   # a packaged story, by name",
+    "init": "example:\n  pushsim init                # writes baseline.toml here\n"
+    "  pushsim init web_push --to scenarios/my_web_push.toml",
     "schema": "example:\n  pushsim schema > pushsim-scenario.schema.json",
     "conform": CONFORM_EXAMPLE,
     "serve-registry": SERVE_EXAMPLE,
@@ -70,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     run = command("run", "run a scenario file and write its results, plots and report")
-    run.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    run.add_argument(
+        "scenario",
+        type=file_argument("scenario"),
+        help="scenario file (TOML), or the name of a packaged scenario (baseline, web_push, …)",
+    )
     run.add_argument("--out", type=Path, help="results folder (default results/<scenario name>)")
     run.add_argument("--seed", type=int, help="random seed (default: measurement.seed)")
     run.add_argument("--days", type=float, help="days to simulate (default: measurement.days)")
@@ -87,10 +98,37 @@ def build_parser() -> argparse.ArgumentParser:
     add_replication_options(run)
 
     validate = command("validate", "check scenario and story files without running them")
-    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.add_argument(
+        "files",
+        nargs="+",
+        type=file_argument("any"),
+        metavar="FILE",
+        help="scenario or story file, or the name of a packaged one",
+    )
 
     story = command("story", "run story files and check their expectations")
-    story.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    story.add_argument(
+        "files",
+        nargs="+",
+        type=file_argument("story"),
+        metavar="FILE",
+        help="story file, or the name of a packaged story (charlie_and_kim, …)",
+    )
+
+    init = command(
+        "init",
+        "copy a packaged scenario (or story), comments included, into a file of your own to edit",
+    )
+    init.add_argument(
+        "name", nargs="?", default="baseline", help="packaged scenario or story (default baseline)"
+    )
+    init.add_argument(
+        "--to",
+        type=Path,
+        metavar="PATH",
+        help="file to write, or an existing folder to write NAME.toml into (default ./NAME.toml); "
+        "an existing file is never replaced",
+    )
 
     command("schema", "print the JSON Schema of scenario files (for editors)")
     add_conform_arguments(
@@ -127,10 +165,45 @@ def _output_bytes(scenario: Scenario, events: bool) -> int:
     return int(min(estimate, 2**62))
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+#: what a summary figure counts, printed after its value where the name alone could mislead
+_SUMMARY_NOTES = {
+    "campaign_targeted": "pushes targeted, one per token",
+    "campaign_sent": "sends made, retries included: more than campaign_targeted",
+    "android_13_reach_cost_people": "people of reach",
+    "overstatement": "believed ÷ truly reachable",
+}
+
+
+def _format(key: str, value: Any) -> str:
+    """A summary figure as the report writes it: ``9,437``, ``15.1%``, ``1.30×``, ``10 s``.
+
+    ``summary.json`` keeps the raw numbers (durations in days, shares in [0, 1]).
+    """
+    from sim.report.markdown import fmt_duration, fmt_int, fmt_rate, fmt_ratio
+
+    note = _SUMMARY_NOTES.get(key, "")
+    if key.startswith("permission_share"):
+        note = "notifications allowed, share of launched devices"
+    if value is None:
+        text = "–"
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        text = str(value)
+    elif key in ("days", "warm_up_days"):
+        text = f"{value:g} days"
+    elif key.startswith("median_") and key.endswith("_days"):
+        text = fmt_duration(float(value))
+    elif key == "overstatement":
+        text = fmt_ratio(float(value))
+    elif key.startswith("reach_rate"):
+        text = f"{value:.2f}"
+        note = "truly reachable profiles per installed device"
+    elif "_rate" in key or "_share" in key:
+        text = fmt_rate(float(value))
+    elif isinstance(value, int):
+        text = fmt_int(value)
+    else:
+        text = f"{value:,.1f}"
+    return f"{text}  ({note})" if note else text
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -239,7 +312,7 @@ def _run(args: argparse.Namespace) -> int:
         width = max(len(k) for k in summary)
         print(f"pushsim {__version__} — {scenario.scenario.name} (hash {scenario.digest()})")
         for key, value in summary.items():
-            print(f"  {key:<{width}}  {_format(value)}")
+            print(f"  {key:<{width}}  {_format(key, value)}")
     print(f"results: {out}/  (report: {out / 'report.md'}, plots: {out}/*.png)")
     return 0
 
@@ -277,6 +350,33 @@ def _story(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    try:
+        source = packaged_file(args.name.removesuffix(".toml"), "any")
+    except UnknownName as error:
+        print(f"pushsim init: {error}", file=sys.stderr)
+        return 2
+    target: Path = args.to if args.to is not None else Path(source.name)
+    if target.is_dir():
+        target = target / source.name
+    try:
+        with target.open("xb") as out:  # never replaces a file: pushsim did not write it
+            out.write(source.read_bytes())
+    except FileExistsError:
+        print(
+            f"pushsim init: {target} already exists; not replaced (choose another file with "
+            "--to PATH, or remove it first)",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as error:
+        print(f"pushsim init: cannot write {target}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    command = "story" if source.parent == STORIES_DIR else "run"
+    print(f"wrote {target} (a copy of the packaged {source.stem}); pushsim {command} {target}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     from sim.interruption import (
@@ -304,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 code = _validate(args)
             elif args.command == "story":
                 code = _story(args)
+            elif args.command == "init":
+                code = _init(args)
             elif args.command == "conform":
                 from sim.conformance.command import run as conform
 

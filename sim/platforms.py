@@ -14,7 +14,7 @@ SECOND = MINUTE / 60.0
 
 
 class Platform(StrEnum):
-    """The platform a token belongs to (DESIGN §1: ``ios``, ``android``, ``web``)."""
+    """The platform a token belongs to (docs/model.md §1: ``ios``, ``android``, ``web``)."""
 
     IOS = "ios"
     ANDROID = "android"

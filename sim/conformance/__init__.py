@@ -1,4 +1,4 @@
-"""Conformance: how far a registry implementation follows the rules of DESIGN §1 (DESIGN §8).
+"""Conformance: how far a registry implementation follows the rules (docs/model.md §1, §8).
 
 ``pushsim conform IMPLEMENTATION`` plays every story (:mod:`sim.conformance.stories`) and drives
 the registry invariants through the protocol (:mod:`sim.conformance.invariants`) against any

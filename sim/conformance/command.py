@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pushsim conform",
         description="play every story and the registry invariants against a registry "
-        "implementation; report, rule by rule, where it follows DESIGN §1 and where it deviates",
+        "implementation; report, rule by rule, where it follows docs/model.md §1 and where it "
+        "deviates",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

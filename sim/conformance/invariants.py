@@ -4,10 +4,10 @@ A conformance run drives the implementation with random, deterministic sequences
 pushsim makes (:class:`~sim.registry.protocol.RegistryProtocol`), over a few devices, two apps
 (``shop`` on iOS and Android with uninstall tracking, ``site`` on the web) and four users: session
 starts reporting the token held, a new one, an older one or none, with permission on or off;
-logins, logouts, subscription changes, every provider answer of DESIGN §2 (APNs 410 timestamps
-included), pruning, uninstall-tracking probes and reinstalls (a new install id). The calls keep
-to the order the world makes them in (a login only after a session start on the device, a logout
-only while someone is logged in, a subscription change only for a profile the registry has).
+logins, logouts, subscription changes, every provider answer of docs/model.md §2 (APNs 410
+timestamps included), pruning, uninstall-tracking probes and reinstalls (a new install id). The
+calls keep to the order the world makes them in (a login only after a session start on the device,
+a logout only while someone is logged in, a subscription change only for a known profile).
 
 After every operation the driver checks, reading only the protocol (:data:`INVARIANTS`):
 
@@ -256,7 +256,7 @@ def platform_of(slot: Slot) -> Platform:
 
 
 def answers_for(provider: Provider) -> list[tuple[int, str]]:
-    """Every (status, reason) DESIGN §2 gives ``provider``, plus 200 and a few by-rule answers."""
+    """Every (status, reason) of docs/model.md §2 for ``provider``, plus 200 and a few more."""
     answers = {(status, reason) for (p, status, reason) in CLASSIFICATION if p is provider}
     answers.add((200, ""))
     if provider is Provider.WEBPUSH:

@@ -31,7 +31,7 @@ NODE = "pushsim-conform"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--pushsim-registry`` and its companions (``--pushsim-option``, ``--pushsim-stories``…)."""
-    group = parser.getgroup("pushsim", "pushsim conformance (DESIGN §8)")
+    group = parser.getgroup("pushsim", "pushsim conformance (docs/model.md §8)")
     group.addoption(
         "--pushsim-registry",
         metavar="MODEL",

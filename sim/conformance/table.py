@@ -3,8 +3,8 @@
 A failed expectation counts against the rule it names (its ``rule``), or against every rule of
 its story when it names none (as does a step the world could not play, or a story that could not
 be played). A story *passes for* a rule it lists when no failure counts against that rule. A rule
-of DESIGN §1 **follows** when every story that lists it passes for it, **deviates** when one does
-not (the first failure counted against the rule, in the first such story, is shown: file, day,
+of docs/model.md §1 **follows** when every story that lists it passes for it, **deviates** when one
+does not (the first failure counted against the rule, in the first such story, is shown: file, day,
 check, expected against actual, note), and is **untested** when no story lists it. The
 ``passed`` column counts the stories that pass for the rule among those that list it. The
 invariants line says ``holds`` or ``BROKEN`` with the first break. Exit codes: 0 every rule
@@ -23,7 +23,7 @@ from sim.conformance.invariants import InvariantReport
 from sim.conformance.stories import StoryRun
 from sim.scenario.story_file import RULES
 
-#: Each rule of DESIGN §1, in a few words.
+#: Each rule of docs/model.md §1, in a few words.
 RULE_TITLES: dict[str, str] = {
     "R1": "one token per device and app",
     "R2": "a token has one owner: the last user to log in",

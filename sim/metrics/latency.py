@@ -6,7 +6,7 @@
   one, or while it has not yet caught up with an earlier rotation of that device, until the
   registry adds the device's newest token. A rotation superseded by another before any session
   ends with the later one, when the newest token is registered (the registry caught up with the
-  device; DESIGN §5);
+  device; docs/model.md §5);
 - user switch → token move: a different user logs in on a device whose token the registry holds for
   someone else, until the registry moves the token to that user. A switch superseded by another
   before the move ends when the token moves to the newest user, or when the user the registry

@@ -41,7 +41,7 @@ SUMMARY_SENDS = (
     "dropped",
 )
 #: the OS classes with figures of their own in :meth:`RunResult.summary` (``<figure>_<class>``):
-#: Android's two, whose permission rules differ (DESIGN §3)
+#: Android's two, whose permission rules differ (docs/model.md §3)
 ANDROID_CLASSES = tuple(c.value for c in OsClass)
 #: the class whose prompt :meth:`RunResult.android_13_cost` measures, and the one it is measured
 #: against
@@ -103,7 +103,7 @@ class RunResult:
 
     - ``timeseries``: one row per (sample time, platform), ``platform == "all"`` for the total:
       believed and truly reachable profiles, and beside them the profiles reachable but not
-      targeted (DESIGN §5); tokens held, stale and churned;
+      targeted (docs/model.md §5); tokens held, stale and churned;
     - ``sends``: one row per (campaign or probe, platform) with the outcome counts, of sends
       (tokens): a push shown to someone other than its target is counted as
       ``shown_to_other_user`` (another profile logged in) or ``shown_to_nobody``;
@@ -118,7 +118,7 @@ class RunResult:
     - ``timeseries_by_os``, ``funnel_by_os``, ``sends_by_os``: ``timeseries``, ``funnel`` and
       ``sends`` by ``os_class`` instead of platform — ios, android_12_or_lower, android_13_plus,
       web (and all, where the platform table has it): the android rows split by the OS class of
-      the device (DESIGN §3, §5). Separate tables, so that summing platform rows never counts
+      the device (docs/model.md §3, §5). Separate tables, so that summing platform rows never counts
       Android twice; token, device and send counts of the two classes add up to the android
       row, profile counts count a profile under each class where it qualifies;
     - ``events``: the full event log when asked for, else None.
@@ -288,12 +288,12 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         """Headline figures: the end-of-run state, and totals and means after the warm-up.
 
-        Audience figures count profiles (DESIGN §5): ``believed_reachable``, ``truly_reachable``
-        (part of believed) and, beside it, ``reachable_not_targeted`` (would see a push on a
-        device they are logged in to, but the registry does not target them there; never part
-        of truly reachable). ``campaign_<outcome>`` figures count sends (tokens): a push shown to
-        someone other than its target is ``campaign_shown_to_other_user`` (another profile was
-        logged in) or ``campaign_shown_to_nobody`` (nobody was), never lumped together.
+        Audience figures count profiles (docs/model.md §5): ``believed_reachable``,
+        ``truly_reachable`` (part of believed) and, beside it, ``reachable_not_targeted`` (would
+        see a push on a device they are logged in to, but the registry does not target them there;
+        never part of truly reachable). ``campaign_<outcome>`` figures count sends (tokens): a push
+        shown to someone other than its target is ``campaign_shown_to_other_user`` (another profile
+        was logged in) or ``campaign_shown_to_nobody`` (nobody was), never lumped together.
         ``median_<kind>_days`` is the Kaplan–Meier median of each latency kind (open latencies
         censored at the end of the run): None when there is none, or when fewer than half had
         ended by the longest time followed.

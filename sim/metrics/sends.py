@@ -1,6 +1,6 @@
 """Per-campaign send outcomes: targeted, sent, bounced by code, retried, delivered, displayed.
 
-Per platform, and per OS class where it changes the rules (Android ≤ 12 and 13+, DESIGN §3).
+Per platform, and per OS class where it changes the rules (Android ≤ 12 and 13+, docs/model.md §3).
 Every count is of sends (tokens), not profiles. A delivered push is displayed (to its target),
 misdirected — ``shown_to_other_user`` (another profile is logged in on the device) or
 ``shown_to_nobody`` (nobody is logged in), kept apart — delivered in the background, or dropped.
@@ -38,7 +38,7 @@ SEND_COLUMNS = (
 
 #: the send outcomes by OS class: :data:`SEND_COLUMNS` with ``os_class`` for ``platform``
 #: (ios, android_12_or_lower, android_13_plus, web): the android rows split by the OS class of
-#: the device the token's install is on (DESIGN §3, §5)
+#: the device the token's install is on (docs/model.md §3, §5)
 OS_SEND_COLUMNS = tuple("os_class" if c == "platform" else c for c in SEND_COLUMNS)
 
 

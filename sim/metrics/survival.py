@@ -2,8 +2,8 @@
 
 A latency still open at the end of a run (an uninstall the registry has not noticed yet) is
 *right-censored*: all we know is that it is longer than the time it has been open. Dropping those
-biases medians low, and counting them as if they had ended then biases them low too (DESIGN §5).
-The product-limit (Kaplan–Meier) estimator uses both: S(t), the share of truth changes the
+biases medians low, and counting them as if they had ended then biases them low too (docs/model.md
+§5). The product-limit (Kaplan–Meier) estimator uses both: S(t), the share of truth changes the
 registry has not caught up with t days after they happened, is the product over the times t_i ≤ t
 at which some latency ended of (1 − d_i / n_i), with d_i the latencies ending at t_i and n_i those
 still open just before t_i (ended at or after t_i, or censored at or after t_i).

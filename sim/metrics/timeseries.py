@@ -1,15 +1,16 @@
 """Time series of belief against truth, sampled at a fixed interval, by platform and OS class.
 
-``believed_reachable``, ``truly_reachable`` and ``reachable_not_targeted`` count profiles (DESIGN
-§5, :func:`sim.metrics.truth.snapshot`): truly reachable is part of believed; reachable but not
-targeted (would see a push on a device they are logged in to, but the registry does not target
-them there) is reported beside truly reachable, never part of it. The other columns count tokens.
+``believed_reachable``, ``truly_reachable`` and ``reachable_not_targeted`` count profiles
+(docs/model.md §5, :func:`sim.metrics.truth.snapshot`): truly reachable is part of believed;
+reachable but not targeted (would see a push on a device they are logged in to, but the registry
+does not target them there) is reported beside truly reachable, never part of it. The other
+columns count tokens.
 
 Two sets of tables: by ``platform`` (ios, android, web, all: :data:`COLUMNS`,
 :data:`FUNNEL_COLUMNS`, :data:`CAUSE_COLUMNS`) and by ``os_class`` (ios, android_12_or_lower,
 android_13_plus, web, all: :data:`OS_COLUMNS`, :data:`OS_FUNNEL_COLUMNS`), where the OS class
-changes the permission rules (DESIGN §3, §5). The OS-class tables are the platform tables with
-the android rows split in two — a separate table, so that nothing summing platform rows counts
+changes the permission rules (docs/model.md §3, §5). The OS-class tables are the platform tables
+with the android rows split in two — a separate table, so that nothing summing platform rows counts
 Android twice. Token and device counts of the two Android classes add up to the android row;
 profile counts count a profile under each class where it qualifies (as under each platform).
 """

@@ -1,4 +1,4 @@
-"""What is really true about the registry's tokens and audience (DESIGN §5).
+"""What is really true about the registry's tokens and audience (docs/model.md §5).
 
 Pure functions of the world's state at ``now``: they read devices, providers and the registry and
 change nothing.
@@ -59,7 +59,7 @@ TRULY_DEPTH = len(FUNNEL_STEPS)
 
 
 class Reach(Enum):
-    """What a device means for its logged-in profile's reach (DESIGN §5)."""
+    """What a device means for its logged-in profile's reach (docs/model.md §5)."""
 
     #: a default campaign sends the profile a push here and it is shown to them
     TRULY = "truly_reachable"
@@ -161,10 +161,10 @@ def snapshot(world: World, now: float) -> Snapshot:
     see a push on a device they are logged in to, but whom the registry does not target there
     (:func:`device_reach`). Per platform, and for all platforms (``None``): a profile truly
     reachable on one platform and not on another counts as not targeted on the other platform
-    only (DESIGN §5).
+    only (docs/model.md §5).
 
-    Per Android OS class too (DESIGN §3, §5), by the class of the device: a token by the device
-    carrying its install, a profile believed reachable on a class when it holds a foreground
+    Per Android OS class too (docs/model.md §3, §5), by the class of the device: a token by the
+    device carrying its install, a profile believed reachable on a class when it holds a foreground
     token there and is targetable, truly reachable (or reachable but not targeted) on a class
     when it is so on a device of that class — a profile reachable on an Android 13+ device counts
     under Android 13+, and also under Android ≤ 12 if it is reachable on such a device too.
@@ -266,7 +266,7 @@ def opted_out(registry: RegistryProtocol, profile: str) -> bool:
 
 
 def device_reach(depth: int, user: str | None, registry: RegistryProtocol) -> Reach | None:
-    """What an installed device at funnel ``depth`` means for its logged-in ``user`` (DESIGN §5).
+    """What a device at funnel ``depth`` means for its logged-in ``user`` (docs/model.md §5).
 
     :attr:`Reach.TRULY` when it passes every funnel step. :attr:`Reach.NOT_TARGETED` when a push
     to its token would be shown (installed, launched, notifications allowed, token valid), a

@@ -1,4 +1,4 @@
-"""Choosing the registration model a world runs against (DESIGN §8): load, check, guard.
+"""Choosing the registration model a world runs against (docs/model.md §8): load, check, guard.
 
 ``[registry] model`` in a scenario names it: ``"reference"`` (the rules R1–R14),
 ``"subscriptions"`` (the subscription-per-device model), ``"http"`` (a registry served over the

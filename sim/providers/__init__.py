@@ -1,4 +1,4 @@
-"""Models of the push providers (APNs, FCM, Web Push): tokens, ground truth and answers (DESIGN §2).
+"""Models of the push providers (APNs, FCM, Web Push): tokens, truth, answers (docs/model.md §2).
 
 Pure domain code: no SimPy, no I/O, no clock and no randomness of its own. Build a service with
 :func:`service_for`; classify its answers with :func:`sim.providers.answers.classify`.

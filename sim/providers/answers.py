@@ -1,4 +1,4 @@
-"""Provider answers to a send, and the table that says what each answer means (DESIGN §2).
+"""Provider answers to a send, and the table that says what each answer means (docs/model.md §2).
 
 The table is the single place where (provider, status, reason) becomes an action; the registry and
 the tests both read it. Legacy FCM reason strings are mapped onto their v1 equivalents.
@@ -70,7 +70,7 @@ FCM_STATUS: dict[str, int] = {
 }
 
 _A = Action
-#: The classification table of DESIGN §2, keyed by (provider, status, reason).
+#: The classification table of docs/model.md §2, keyed by (provider, status, reason).
 #: Web Push answers carry no reason string; their reason is "".
 CLASSIFICATION: dict[tuple[Provider, int, str], Action] = {
     (Provider.FCM, 404, "UNREGISTERED"): _A.REMOVE,
@@ -116,7 +116,7 @@ def normalise_reason(provider: Provider, reason: str) -> str:
 
 
 def classify(result: SendResult) -> Action:
-    """Return the :class:`Action` the answer calls for (DESIGN §2, rule R5)."""
+    """Return the :class:`Action` the answer calls for (docs/model.md §2, rule R5)."""
     status = result.status
     if 200 <= status < 300:  # result.accepted, inlined: every send is classified
         return _DELIVERED

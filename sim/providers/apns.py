@@ -1,4 +1,4 @@
-"""Apple Push Notification service model: how APNs spells its answers (DESIGN §2).
+"""Apple Push Notification service model: how APNs spells its answers (docs/model.md §2).
 
 APNs answers a dead token with 410 ``Unregistered`` and the ``timestamp`` since which it is invalid;
 after an uninstall it keeps answering 200 for a lag drawn per token: Apple documents the schedule

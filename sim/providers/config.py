@@ -1,4 +1,4 @@
-"""Configuration and shared vocabulary of the push-provider models (DESIGN §2).
+"""Configuration and shared vocabulary of the push-provider models (docs/model.md §2).
 
 This module holds the ways a token dies (:class:`TokenDeath`), the knobs of one provider model
 (:class:`ProviderConfig`, with defaults taken from observed provider behaviour), the random lags and
@@ -26,7 +26,7 @@ from sim.platforms import MINUTE, Provider
 
 
 class TokenDeath(StrEnum):
-    """Why a token stopped delivering (the "opaque expiry" of DESIGN §2)."""
+    """Why a token stopped delivering (the "opaque expiry" of docs/model.md §2)."""
 
     UNINSTALL = "uninstall"
     REINSTALL = "reinstall"
@@ -328,7 +328,8 @@ class ProviderConfig:
       distribution's nominal value (``days``, ``low_days``, ``median_days``).
     - ``silent_death``: a lifetime drawn per token when it is issued (with a random source), after
       which the token no longer delivers, with no uninstall and nothing said to the app or site:
-      the Web Push subscriptions that browsers and push services drop (DESIGN §2, Pushpad 2018).
+      the Web Push subscriptions that browsers and push services drop (docs/model.md §2,
+      Pushpad 2018).
       ``None``: tokens live until something kills them. Recorded as ``TokenDeath.DATA_CLEARED``.
     - ``silent_death_reported``: True, the provider answers sends with a permanent error from the
       silent death on (404/410); False, it keeps answering 2xx (accepted, never shown) until the

@@ -1,4 +1,4 @@
-"""Firebase Cloud Messaging model: how FCM spells its answers (DESIGN §2).
+"""Firebase Cloud Messaging model: how FCM spells its answers (docs/model.md §2).
 
 FCM v1 answers a dead token with 404 ``UNREGISTERED`` (after an uninstall, once a lag drawn per
 token has passed — by default :data:`~sim.providers.config.FCM_UNINSTALL_LAG`, median 1.5 days with

@@ -1,4 +1,4 @@
-"""The push-service model shared by APNs, FCM and Web Push (DESIGN §2).
+"""The push-service model shared by APNs, FCM and Web Push (docs/model.md §2).
 
 A :class:`PushService` issues opaque tokens, holds the ground truth of whether each one still
 delivers, and answers sends with the provider's real status codes. Subclasses only say how the

@@ -1,4 +1,4 @@
-"""Web Push (RFC 8030) model: how push services answer a site's sends (DESIGN §2).
+"""Web Push (RFC 8030) model: how push services answer a site's sends (docs/model.md §2).
 
 Web Push answers carry no reason string: 404 for an unknown subscription, 410 for an expired or
 revoked one, 413 for a payload too large, 429 (+ Retry-After) and 5xx for transient trouble, 403 for

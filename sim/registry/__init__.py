@@ -1,4 +1,4 @@
-"""The registration logic (DESIGN §1): profiles, token records and rules R1–R14.
+"""The registration logic (docs/model.md §1): profiles, token records and rules R1–R14.
 
 Pure domain code: no SimPy, no randomness, no I/O; every operation takes ``now`` in days.
 """

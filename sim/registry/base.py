@@ -2,8 +2,8 @@
 
 :class:`RegistryCore` keeps the indexes a model needs (apps, profiles, token records, each
 (device, app) slot's record or current user, the audience index, the activity orders of pruning
-and uninstall probes) and applies the rules the reference (DESIGN §1) and the
-subscription-per-device model (DESIGN §8) apply alike:
+and uninstall probes) and applies the rules the reference (docs/model.md §1) and the
+subscription-per-device model (docs/model.md §8) apply alike:
 
 - a session start reports the slot's token and permission (R1, R4, R8, R10): a new token replaces
   the slot's, a token reported for another slot leaves it, ``None`` purges the slot's;
@@ -78,7 +78,7 @@ class ResponseOutcome:
     held: bool
     #: the token was removed because of this answer
     removed: bool = False
-    #: an APNs 410 older than the token's latest registration, ignored (DESIGN §2)
+    #: an APNs 410 older than the token's latest registration, ignored (docs/model.md §2)
     stale_410: bool = False
 
 

@@ -30,7 +30,7 @@ class RegistryPolicy:
       last user (R3 switch).
     - ``prune_after_days``: remove tokens with no session for that many days (None: never).
     - ``honour_apns_timestamp``: an APNs 410 older than the token's latest registration does not
-      remove it (DESIGN §2).
+      remove it (docs/model.md §2).
     """
 
     refresh_on_session_start: bool = True

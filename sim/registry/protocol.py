@@ -1,4 +1,4 @@
-"""The registry seam: what the world, the sender and the observers need from a registry (DESIGN §8).
+"""The registry seam: what the world, the sender and the observers need (docs/model.md §8).
 
 pushsim measures *a* registration logic, not only its own. Anything that implements
 :class:`RegistryProtocol` can be plugged into a world (``[registry] model = "module:factory"`` in a

@@ -1,4 +1,4 @@
-"""The registry's records: apps, profiles and push token records (DESIGN §1, Entities).
+"""The registry's records: apps, profiles and push token records (docs/model.md §1, Entities).
 
 Plain slotted classes with no behaviour beyond small derived properties; the registry owns every
 mutation so that its indexes and event stream never drift from the records.

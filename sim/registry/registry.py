@@ -1,8 +1,8 @@
 """The registry: the registration logic that decides which profile owns which push token.
 
-Implements rules R1–R14 of DESIGN §1 as plain Python. No SimPy, no randomness, no clock: every
-operation takes ``now`` (days) and refuses a ``now`` earlier than one already seen. Every operation
-is O(1) in the number of profiles and tokens; queries cost the length of their answer.
+Implements rules R1–R14 of docs/model.md §1 as plain Python. No SimPy, no randomness, no clock:
+every operation takes ``now`` (days) and refuses a ``now`` earlier than one already seen. Every
+operation is O(1) in the number of profiles and tokens; queries cost the length of their answer.
 
 What the reference shares with every model (the session start's token bookkeeping, explicit
 subscription changes, provider answers, pruning, the audience and the look-ups) is

@@ -1,6 +1,6 @@
-"""The subscription-per-device registration model (DESIGN §8), after OneSignal's user model.
+"""The subscription-per-device registration model (docs/model.md §8), after OneSignal's user model.
 
-A second registration logic to measure beside the reference rules of DESIGN §1, and the proof
+A second registration logic to measure beside the reference rules of docs/model.md §1, and the proof
 that the world runs against any :class:`~sim.registry.protocol.RegistryProtocol`. Pure domain
 code: no SimPy, no randomness, no I/O, no clock (every change carries ``now``, in days).
 
@@ -47,8 +47,9 @@ What the model shares with the reference (the session start's token bookkeeping,
 subscription changes, provider answers, pruning, the audience and the look-ups) is
 :class:`~sim.registry.base.RegistryCore`'s; this module holds the model's own rules.
 
-Deviates from DESIGN §1 on R3 (logout detaches), R4 (no automatic ``opted_in``), R7 (no probes)
-and R14 (the anonymous state fills a never-seen id only, not an existing one with no state set).
+Deviates from docs/model.md §1 on R3 (logout detaches), R4 (no automatic ``opted_in``), R7 (no
+probes) and R14 (the anonymous state fills a never-seen id only, not an existing one with no
+state set).
 """
 
 from __future__ import annotations

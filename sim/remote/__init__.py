@@ -1,4 +1,4 @@
-"""A registry over HTTP (DESIGN §8): serve any registry, or drive one written in any language.
+"""A registry over HTTP (docs/model.md §8): serve any registry, or drive one in any language.
 
 - :mod:`sim.remote.wire`: the JSON form of every value crossing the wire, decoded strictly;
 - :mod:`sim.remote.server`: a Starlette application serving any Python registry, and

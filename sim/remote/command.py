@@ -1,4 +1,4 @@
-"""``pushsim serve-registry``: serve a registry model over the HTTP protocol (DESIGN §8).
+"""``pushsim serve-registry``: serve a registry model over the HTTP protocol (docs/model.md §8).
 
     pushsim serve-registry --model reference --port 8700
     pushsim serve-registry --model subscriptions --option max_subscriptions=20 --port 0

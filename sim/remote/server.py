@@ -1,4 +1,4 @@
-"""A registry service: any Python registry behind pushsim's HTTP/JSON protocol (DESIGN §8).
+"""A registry service: any Python registry behind pushsim's HTTP/JSON protocol (docs/model.md §8).
 
 :func:`create_app` builds a Starlette ASGI application around a registry factory; :func:`serve`
 runs one for a model name (``"reference"``, ``"subscriptions"``, ``"module:factory"`` …) with

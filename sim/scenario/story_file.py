@@ -16,8 +16,8 @@ rule it guards, then::
     [world]                         # optional
     uninstall_tracking = false      # the app has uninstall tracking (probe steps, R7)
     ios_strategy = "prompt"         # or "provisional"
-    apns_lag_days = 9.0             # uninstall → first 410 (DESIGN §2: 9–11 days)
-    fcm_lag_days = 1.0              # uninstall → first 404 (DESIGN §2: 1–2 days)
+    apns_lag_days = 9.0             # uninstall → first 410 (docs/model.md §2: 9–11 days)
+    fcm_lag_days = 1.0              # uninstall → first 404 (docs/model.md §2: 1–2 days)
 
     [[devices]]
     id = "charlie_phone"            # no dots: install ids are "charlie_phone.1", ".2"…
@@ -59,7 +59,7 @@ Checks (``check``), their keys and the kind of ``equals``: see :data:`sim.story.
 ``scenarios/stories/README.md``. Profiles are user ids or anonymous ids
 ``"anon:<device>.<install number>:app"``.
 
-Every table forbids unknown keys, so a typo is an error. ``rules`` names rules of DESIGN §1
+Every table forbids unknown keys, so a typo is an error. ``rules`` names rules of docs/model.md §1
 (``R1`` … ``R14``); an expectation's ``rule`` names the one it guards, which must be one of the
 story's ``rules`` (``pushsim conform`` counts its failure against that rule only; an expectation
 without one counts against every rule of the story). A ``campaign`` expectation must name a
@@ -112,13 +112,13 @@ STORIES_DIR = library.STORIES_DIR
 Day = Annotated[float, Field(ge=0, le=MAX_DAYS, allow_inf_nan=False, strict=True)]
 Id = Annotated[StrictStr, Field(min_length=1)]
 RotateCause = Literal["app_update", "os_reinstall", "rotation"]
-#: The registration rules of DESIGN §1 a story may say it guards.
+#: The registration rules of docs/model.md §1 a story may say it guards.
 RULES = tuple(f"R{number}" for number in range(1, 15))
 
 
 def _known_rule(rule: str) -> str:
     if rule not in RULES:
-        raise ValueError(f"unknown rule {rule!r}; rules are R1 to R14 (DESIGN §1)")
+        raise ValueError(f"unknown rule {rule!r}; rules are R1 to R14 (docs/model.md §1)")
     return rule
 
 

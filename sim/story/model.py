@@ -95,7 +95,7 @@ class WorldOptions:
     uninstall_tracking: bool = False
     #: iOS prompt strategy: ``prompt`` (launch ``answer`` decides) or ``provisional`` (quiet)
     ios_strategy: Literal["prompt", "provisional"] = "prompt"
-    #: days between an uninstall and the provider's first permanent error (DESIGN §2)
+    #: days between an uninstall and the provider's first permanent error (docs/model.md §2)
     apns_lag_days: float = 9.0
     fcm_lag_days: float = 1.0
 
@@ -352,7 +352,7 @@ def provider_answer(
     """The provider answer an ``answer`` step scripts, as the sender receives it.
 
     Refuses (with :class:`StoryError` naming the key: ``status``, ``reason`` or
-    ``timestamp_day``) an answer the classification table of DESIGN §2
+    ``timestamp_day``) an answer the classification table of docs/model.md §2
     (:data:`sim.providers.answers.CLASSIFICATION`) does not know for ``provider``, a 2xx (the
     provider model answers those itself), a reason on a Web Push answer (which carries none) and
     a timestamp on anything but an APNs 410.
@@ -380,8 +380,8 @@ def provider_answer(
         key = "reason" if status in statuses else "status"
         raise StoryError(
             key,
-            f"{provider.value} does not answer {status} {reason!r} (DESIGN §2); its answers: "
-            f"{_known_answers(provider)}",
+            f"{provider.value} does not answer {status} {reason!r} (docs/model.md §2); "
+            f"its answers: {_known_answers(provider)}",
         ) from None
     return result
 
@@ -403,7 +403,7 @@ class Expectation:
     ``check`` names a row of :data:`~sim.story.checks.CHECKS`, which says which of ``device``,
     ``profile`` and ``campaign`` it takes and what kind of value ``equals`` is. When ``equals``
     is a table (the ``campaign`` check), only its keys are compared. ``rule`` is the one rule of
-    DESIGN §1 the expectation guards (one of its story's ``rules``): when it fails, it counts
+    docs/model.md §1 the expectation guards (one of its story's ``rules``): when it fails, it counts
     against that rule only; without one it counts against every rule of the story.
     """
 

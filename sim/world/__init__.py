@@ -1,4 +1,4 @@
-"""The simulated world (DESIGN §4): SimPy processes for people, devices and campaigns."""
+"""The simulated world (docs/model.md §4): SimPy processes for people, devices and campaigns."""
 
 from sim.world.actions import Actions, Answer, WorldError, anonymous_user
 from sim.world.device import Device, DeviceKind, Permission

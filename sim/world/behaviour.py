@@ -92,7 +92,7 @@ def uninstall_time(u: float, by_day1: float, by_day30: float, later_per_day: flo
     """Days from install to uninstall, by inverse CDF of a piecewise-constant hazard.
 
     The hazard is constant on [0, 1) and on [1, 30) so that P(T ≤ 1) = ``by_day1`` and
-    P(T ≤ 30) = ``by_day30`` (DESIGN §3), then ``later_per_day`` after day 30.
+    P(T ≤ 30) = ``by_day30`` (docs/model.md §3), then ``later_per_day`` after day 30.
     """
     s1 = 1.0 - by_day1
     s30 = 1.0 - by_day30

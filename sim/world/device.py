@@ -9,7 +9,7 @@ from sim.platforms import Platform
 
 
 class OsClass(StrEnum):
-    """An OS class that changes the permission rules within its platform (DESIGN §3).
+    """An OS class that changes the permission rules within its platform (docs/model.md §3).
 
     Only Android has two: iOS and web have one class each, named by their platform. Metrics keep
     these apart from :class:`~sim.platforms.Platform` values — an OS class is a breakdown of its
@@ -26,7 +26,7 @@ class OsClass(StrEnum):
 
 
 class DeviceKind(StrEnum):
-    """Platform and OS class, which decide how notification permission works (DESIGN §3)."""
+    """Platform and OS class, which decide how notification permission works (docs/model.md §3)."""
 
     IOS = "ios"
     ANDROID_LEGACY = "android_legacy"  # Android 12 and below: permission implicit

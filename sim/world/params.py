@@ -1,4 +1,4 @@
-"""Parameters of a simulated world, with defaults taken from the published figures of DESIGN §3.
+"""Parameters of a simulated world, with defaults from the published figures (docs/model.md §3).
 
 Rates are per day (``_per_day``), durations in days (``_days``), shares in [0, 1] (``_share``).
 Every number that comes from a published figure says so in its description; the others are
@@ -150,12 +150,12 @@ class PopulationParams(_Params):
 class PermissionParams(_Params):
     """Answers to the permission prompt and later changes in OS settings."""
 
-    ios_opt_in_share: Share = Field(0.50, description="iOS opt-in: 45–56 % (DESIGN §3)")
+    ios_opt_in_share: Share = Field(0.50, description="iOS opt-in: 45–56 % (docs/model.md §3)")
     ios_strategy: Literal["prompt", "provisional"] = Field(
         "prompt", description="standard alert, or provisional (quiet, counts as foreground)"
     )
     android_13_opt_in_share: Share = Field(
-        0.63, description="Android 13+ opt-in: 60–67 % (DESIGN §3)"
+        0.63, description="Android 13+ opt-in: 60–67 % (docs/model.md §3)"
     )
     android_13_dismiss_share: Share = Field(
         0.3, description="non-grants that dismiss (asked again) rather than deny (modelling)"
@@ -164,10 +164,10 @@ class PermissionParams(_Params):
         "gesture", description="web prompt on a user gesture, or on page load (mostly lost)"
     )
     web_gesture_opt_in_share: Share = Field(
-        0.08, description="web opt-in on a gesture: 1–15 % (DESIGN §3)"
+        0.08, description="web opt-in on a gesture: 1–15 % (docs/model.md §3)"
     )
     web_page_load_opt_in_share: Share = Field(
-        0.03, description="web opt-in on page load: ≈ 1–5 % (DESIGN §3)"
+        0.03, description="web opt-in on page load: ≈ 1–5 % (docs/model.md §3)"
     )
     turn_off_per_day: Rate = Field(
         1 / 365, description="notifications turned off in settings (modelling choice)"
@@ -194,21 +194,21 @@ class BehaviourParams(_Params):
     active_mean_days: Days = Field(
         15.3,
         description="mean active period before going dormant; gives day-30 retention ≈ 7 % "
-        "(DESIGN §3)",
+        "(docs/model.md §3)",
     )
     dormant_session_rate_per_day: SessionRate = Field(1 / 90, description="sessions once dormant")
     uninstall_by_day1_share: Share = Field(
-        0.25, description="uninstalled on day 0–1: half of the 30-day half (DESIGN §3)"
+        0.25, description="uninstalled on day 0–1: half of the 30-day half (docs/model.md §3)"
     )
     uninstall_by_day30_share: Share = Field(
-        0.50, description="uninstalled within 30 days: about half (DESIGN §3)"
+        0.50, description="uninstalled within 30 days: about half (docs/model.md §3)"
     )
     uninstall_later_per_day: Rate = Field(0.002, description="hazard after day 30 (modelling)")
     last_open_before_uninstall_days: Days = Field(
-        5.8, description="mean days from last open to uninstall: 5.8 (DESIGN §3)"
+        5.8, description="mean days from last open to uninstall: 5.8 (docs/model.md §3)"
     )
     reinstall_share: Share = Field(
-        0.37, description="uninstallers who reinstall: 34–40 % (DESIGN §3)"
+        0.37, description="uninstallers who reinstall: 34–40 % (docs/model.md §3)"
     )
     reinstall_delay_mean_days: Days = Field(20.0, description="uninstall → reinstall (modelling)")
     first_launch_delay_mean_days: Days = Field(0.05, description="install → first launch")
@@ -306,7 +306,7 @@ def _check_parameters(
 
 
 class LagParams(_Params):
-    """A provider's lag from an uninstall to its first permanent error, drawn per token (DESIGN §2).
+    """A provider's lag from an uninstall to its first 410/404, drawn per token (docs/model.md §2).
 
     ``distribution`` names the family; the other keys are its parameters, and each family takes
     its own and only those:
@@ -388,7 +388,7 @@ class LagParams(_Params):
 
 
 class WebInvalidationParams(_Params):
-    """The silent death of web subscriptions (DESIGN §2), drawn per subscription when it is made.
+    """The silent death of web subscriptions (docs/model.md §2), drawn when each is made.
 
     Browsers drop subscriptions when site data is cleared or the browser is reinstalled, and push
     services expire those of browsers no longer used; nothing tells the site. What this hazard
@@ -452,21 +452,26 @@ def _none_or_table(value: Any) -> Any:
         raise ValueError(
             'must be "none" or a table { distribution = "weibull", scale_days = …, shape = … }'
         )
+    if isinstance(value, dict) and value.get("distribution") == "weibull" and "answer" not in value:
+        # the default answer written out, so that the resolved scenario (and its hash, and a
+        # comparison's key-by-key diff) is the same whether or not the file names it
+        return {**value, "answer": "accepted"}
     return value
 
 
-#: the defaults, from the provider models' (DESIGN §2; sim.providers.config)
+#: the defaults, from the provider models' (docs/model.md §2; sim.providers.config)
 DEFAULT_APNS_LAG = LagParams.of(APNS_UNINSTALL_LAG)
 DEFAULT_FCM_LAG = LagParams.of(FCM_UNINSTALL_LAG)
 DEFAULT_WEB_INVALIDATION = WebInvalidationParams(
     distribution="weibull",
     scale_days=WEB_SUBSCRIPTION_LIFETIME.scale_days,
     shape=WEB_SUBSCRIPTION_LIFETIME.shape,
+    answer="accepted",
 )
 
 
 class ProviderParams(_Params):
-    """Provider behaviour (DESIGN §2).
+    """Provider behaviour (docs/model.md §2).
 
     Each uninstall lag has two forms: ``apns_lag`` / ``fcm_lag``, a distribution table
     (:class:`LagParams`), and the older ``apns_lag_days`` / ``fcm_lag_days = [low, high]``, short
@@ -477,12 +482,12 @@ class ProviderParams(_Params):
     apns_lag: LagParams = Field(
         default_factory=lambda: DEFAULT_APNS_LAG,
         description="uninstall → first APNs 410, drawn per token: default log-normal, median 10 "
-        "days (9–11 observed), none within 7 days, 6.6 % past 30 days (DESIGN §2)",
+        "days (9–11 observed), none within 7 days, 6.6 % past 30 days (docs/model.md §2)",
     )
     fcm_lag: LagParams = Field(
         default_factory=lambda: DEFAULT_FCM_LAG,
         description="uninstall → first FCM 404, drawn per token: default log-normal, median 1.5 "
-        "days (1–2 observed), none within half a day, 1.9 % past a week (DESIGN §2)",
+        "days (1–2 observed), none within half a day, 1.9 % past a week (docs/model.md §2)",
     )
     apns_lag_days: OptionalWindow = Field(
         None,  # type: ignore[assignment]  # left out: apns_lag says
@@ -494,15 +499,17 @@ class ProviderParams(_Params):
     )
     fcm_inactivity_days: PositiveDays = Field(
         270.0,
-        description="FCM expires tokens after 270 days without connection (DESIGN §2); > 0",
+        description="FCM expires tokens after 270 days without connection (docs/model.md §2); > 0",
     )
     web_inactivity_days: PositiveDays = Field(
-        60.0, description="web tokens expire after 60 days without a session (DESIGN §2); > 0"
+        60.0,
+        description="web tokens expire after 60 days without a session (docs/model.md §2); > 0",
     )
     web_invalidation: Annotated[WebInvalidationParams, BeforeValidator(_none_or_table)] = Field(
         default_factory=lambda: DEFAULT_WEB_INVALIDATION,
         description='silent death of web subscriptions, drawn per subscription ("none": off); '
-        "default Weibull fitted to Pushpad 2018: 50/70 alive at 3 months, 7/70 at 9 (DESIGN §2)",
+        "default Weibull fitted to Pushpad 2018: 50/70 alive at 3 months, 7/70 at 9 "
+        "(docs/model.md §2)",
     )
     transient_error_share: Share = Field(
         0.005, description="sends answered 429/5xx (modelling choice)"
@@ -615,7 +622,7 @@ _MODEL_PATTERN = r"^(reference|subscriptions|http|[^:\s]+:[A-Za-z_][A-Za-z0-9_]*
 
 
 class RegistryParams(_Params):
-    """Which registration logic the world runs against (DESIGN §8); the reference by default."""
+    """Which registration logic the world runs against (docs/model.md §8); reference by default."""
 
     model: str = Field(
         "reference",

@@ -44,8 +44,9 @@ class TruthEvent:
 class Outcome(StrEnum):
     """The final outcome of one send (after retries).
 
-    A push shown, but not to its target, is *misdirected*; the two kinds are kept apart (DESIGN
-    §5): shown to another user (someone else is logged in) and shown with nobody logged in.
+    A push shown, but not to its target, is *misdirected*; the two kinds are kept apart
+    (docs/model.md §5): shown to another user (someone else is logged in) and shown with nobody
+    logged in.
     """
 
     DISPLAYED = "displayed"  # shown on a device where the target is logged in

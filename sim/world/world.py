@@ -82,7 +82,7 @@ class World:
         self.streams = Streams(seed, self.shard.index if self.shard.sharded else None)
         self.env = simpy.Environment()
         #: the registration logic under test: ``registry`` if given (it must know no app yet),
-        #: otherwise the model ``params.registry`` names (DESIGN §8)
+        #: otherwise the model ``params.registry`` names (docs/model.md §8)
         self.registry: RegistryProtocol = (
             registry
             if registry is not None

@@ -1,4 +1,4 @@
-"""Android ≤ 12 and 13+ counted apart (docs/model.md §3, §5): per-class figures beside the platform ones.
+"""Android ≤ 12 and 13+ counted apart (docs/model.md §3, §5): per-class figures beside platforms.
 
 An OS class is a breakdown of its platform, kept in tables of its own (``*_by_os``) so that
 nothing summing platform rows counts Android twice. Token, device and send counts of the two

@@ -1,8 +1,8 @@
-"""Per-token random provider timing: uninstall lags and web subscription lifetimes (docs/model.md §2).
+"""Per-token random provider timing: uninstall lags and web lifetimes (docs/model.md §2).
 
 - the lag families draw what their closed forms say (one uniform draw per token, through the
-  quantile function), and the defaults sit where docs/model.md §2 puts them: APNs median 9–11 days with
-  5–10 % of tokens past 30 days, FCM median 1–2 days with a shorter tail;
+  quantile function), and the defaults sit where docs/model.md §2 puts them: APNs median 9–11 days
+  with 5–10 % of tokens past 30 days, FCM median 1–2 days with a shorter tail;
 - the web lifetime is the Weibull through Pushpad's 2018 curve, recomputed here;
 - a web subscription dies silently at its drawn age: 410 from then on (or 201 and nothing shown);
 - every scenario key of the lags and the lifetime is bounded, and what validates builds and runs;

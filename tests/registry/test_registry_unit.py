@@ -432,7 +432,7 @@ def test_audience_sizes_agree_with_audience_lists_after_churn():
             )
 
 
-# -- provider answer classification (docs/model.md §2) ----------------------------------------------
+# -- provider answer classification (docs/model.md §2) ------------------------------------
 
 
 @pytest.mark.parametrize(

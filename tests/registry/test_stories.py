@@ -1,4 +1,4 @@
-"""Story tests of the registry: one or more short scripted timelines per rule of docs/model.md §1–§2.
+"""Story tests of the registry: short scripted timelines per rule of docs/model.md §1–§2.
 
 Each test reads as a story ("day 0 Charlie installs…, day 1 Kim logs in on Charlie's phone…") and
 fails if the rule it names were broken. Time is in days.

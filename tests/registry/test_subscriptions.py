@@ -1,4 +1,4 @@
-"""Stories and invariants of the subscription-per-device model (docs/model.md §8, OneSignal's user model).
+"""Stories and invariants of the subscription-per-device model (docs/model.md §8, OneSignal).
 
 Each story names the rule of :mod:`sim.registry.subscriptions` it shows; the property test at the
 end drives random timelines and checks the invariants every registry must keep.

@@ -656,7 +656,7 @@ STORY = (
         (
             ('rules = ["R2"]', 'rules = ["R2", "R99"]'),
             "story.rules[1]",
-            "unknown rule 'R99'; rules are R1 to R14 (DESIGN §1)",
+            "unknown rule 'R99'; rules are R1 to R14 (docs/model.md §1)",
         ),
         (('rules = ["R2"]', 'rules = ["r2"]'), "story.rules[0]", "unknown rule 'r2'"),
         (('rules = ["R2"]', 'rules = ["R0"]'), "story.rules[0]", "unknown rule 'R0'"),

@@ -28,6 +28,7 @@ STORY_FILES = story_files()
 SHORT = ["population.devices=200", "population.arrivals_per_day=1"]
 SHORT_DAYS = 20.0
 
+
 def _ids(paths: list[Path]) -> list[str]:
     return [path.stem for path in paths]
 

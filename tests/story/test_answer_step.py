@@ -168,8 +168,8 @@ def test_an_answer_after_an_uninstall_goes_to_the_last_token():
     [
         (
             {"status": 410, "reason": "Gone"},
-            "t.toml: steps[3].reason: apns does not answer 410 'Gone' (DESIGN §2); its answers: "
-            "410 Unregistered, 410 ExpiredToken,",
+            "t.toml: steps[3].reason: apns does not answer 410 'Gone' (docs/model.md §2); "
+            "its answers: 410 Unregistered, 410 ExpiredToken,",
         ),
         ({"status": 410}, "steps[3].reason: apns does not answer 410 ''"),
         ({"status": 404, "reason": "Unregistered"}, "steps[3].status: apns does not answer 404"),
