@@ -77,6 +77,8 @@ class Simulation:
         """Advance to day ``days`` (from the start of the run)."""
         if days < self.world.env.now:
             raise ValueError(f"cannot run back to day {days}; the world is at {self.world.env.now}")
+        if days == self.world.env.now:
+            return  # already there (SimPy refuses to run until now)
         self.world.run(days)
 
     def result(self) -> RunResult:

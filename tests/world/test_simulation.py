@@ -211,3 +211,15 @@ def test_funnel_ends_at_the_devices_truly_reachable():
     stale = at_end.drop(index="held_for_other_user")["tokens"].sum()
     final = result.final()
     assert stale == final["stale_dead"] + final["stale_zombie"]
+
+
+def test_running_to_the_day_the_world_is_at_does_nothing():
+    from sim.simulation import Simulation
+    from sim.world.params import WorldParams
+
+    simulation = Simulation(WorldParams().changed(population={"devices": 20}), seed=1)
+    simulation.run(2.0)
+    before = len(simulation.result().timeseries)
+    simulation.run(2.0)  # SimPy alone would raise "until must be greater than the current time"
+    assert simulation.world.env.now == 2.0
+    assert len(simulation.result().timeseries) == before
