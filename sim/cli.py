@@ -1,15 +1,18 @@
-"""The ``pushsim`` command line: run scenarios, validate files, run stories, export the schema.
+"""The ``pushsim`` command line: run scenarios, validate files, run stories, diff scenarios.
 
-Exit codes: 0 success; 1 a story expectation failed, or results that could not be written after
-the run (disk full); 2 bad input (the message names the file, the key path and what is allowed:
-scenario keys, ``--out``, sizes that cannot fit); 130 interrupted (Ctrl-C); 143 terminated
-(SIGTERM); 141 stdout's reader went away (``pushsim story … | head``).
+Exit codes: 0 success; 1 a story expectation failed, results that could not be written after
+the run (disk full), or ``pushsim diff`` found differences (like ``diff``); 2 bad input (a story
+file given to ``run`` or a scenario to ``story``, a ``[sweep]`` given to ``run``, an unknown
+command: the message says what to use instead; otherwise it names the file, the key path and
+what is allowed: scenario keys, ``--out``, sizes that cannot fit); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM); 141 stdout's reader went away (``pushsim story … | head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import json
 import math
 import sys
@@ -38,6 +41,7 @@ from sim.scenario import (
 )
 from sim.scenario.library import UnknownName, packaged_file
 from sim.scenario.library import argument as file_argument
+from sim.scenario.load import wrong_kind
 from sim.workers import available_cores
 
 EXAMPLES = {
@@ -50,6 +54,8 @@ EXAMPLES = {
     "init": "example:\n  pushsim init                # writes baseline.toml here\n"
     "  pushsim init web_push --to scenarios/my_web_push.toml",
     "schema": "example:\n  pushsim schema > pushsim-scenario.schema.json",
+    "diff": "example:\n  pushsim diff shared_devices subscription_model\n"
+    "  pushsim diff scenarios/baseline.toml mine.toml --set population.devices=2000",
     "conform": CONFORM_EXAMPLE,
     "serve-registry": SERVE_EXAMPLE,
 }
@@ -130,6 +136,27 @@ def build_parser() -> argparse.ArgumentParser:
         "an existing file is never replaced",
     )
 
+    diff = command(
+        "diff",
+        "compare two scenario files key by key, defaults resolved: prints 'key: A → B' for each "
+        "key that differs; exit 0 the same, 1 different, 2 trouble",
+    )
+    for name, what in (("a", "A"), ("b", "B")):
+        diff.add_argument(
+            name,
+            type=file_argument("scenario"),
+            metavar=what,
+            help=f"scenario file {what}, or the name of a packaged scenario",
+        )
+    diff.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario key (TOML value) in both files, repeatable",
+    )
+
     command("schema", "print the JSON Schema of scenario files (for editors)")
     add_conform_arguments(
         command(
@@ -207,9 +234,23 @@ def _format(key: str, value: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    wrong_kind(args.scenario, "run")
+    loaded = load_scenario(args.scenario, args.overrides)
+    if loaded.sweep is not None:
+        raise ScenarioError(
+            str(args.scenario),
+            [
+                (
+                    "sweep",
+                    "this file declares a [sweep]: run its points with "
+                    f"`pushsim sweep {args.scenario}` (or compare two points with "
+                    f"`pushsim compare {args.scenario}`)",
+                )
+            ],
+        )
     replications = args.replications
     if replications is None:
-        replications = load_scenario(args.scenario, args.overrides).measurement.replications
+        replications = loaded.measurement.replications
     if replications > 1:
         from sim.experiment.commands import run_replications
 
@@ -337,6 +378,8 @@ def _validate(args: argparse.Namespace) -> int:
 def _story(args: argparse.Namespace) -> int:
     from sim.story import run_story
 
+    for path in args.files:
+        wrong_kind(path, "story")
     stories = [load_story(path) for path in args.files]
     failed = 0
     for path, story in zip(args.files, stories, strict=True):
@@ -348,6 +391,68 @@ def _story(args: argparse.Namespace) -> int:
             failed += 1
             print(f"FAIL  {path}\n{report.diff()}", flush=True)
     return 1 if failed else 0
+
+
+def _flat(document: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``; lists are values."""
+    if not isinstance(document, dict):
+        return {prefix: document}
+    out: dict[str, Any] = {}
+    for key, value in document.items():
+        out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _shown(value: Any) -> str:
+    """A resolved value as TOML writes it (``true``, ``"text"``, ``[1, 2]``); absent: ``–``."""
+    if value is _ABSENT:
+        return "(absent)"
+    if value is None:
+        return "(none)"
+    return json.dumps(value, ensure_ascii=False)
+
+
+_ABSENT = object()
+
+
+def _diff(args: argparse.Namespace) -> int:
+    wrong_kind(args.a, "diff")
+    wrong_kind(args.b, "diff")
+    a = load_scenario(args.a, args.overrides)
+    b = load_scenario(args.b, args.overrides)
+    flat_a, flat_b = _flat(a.resolved()), _flat(b.resolved())
+    keys = [*flat_a, *(k for k in flat_b if k not in flat_a)]
+    differing = [k for k in keys if flat_a.get(k, _ABSENT) != flat_b.get(k, _ABSENT)]
+    for key in differing:
+        print(f"{key}: {_shown(flat_a.get(key, _ABSENT))} → {_shown(flat_b.get(key, _ABSENT))}")
+    if not differing:
+        print(f"no differences: {args.a} and {args.b} resolve to the same scenario")
+    else:
+        print(
+            f"{len(differing)} key{'s' if len(differing) != 1 else ''} differ "
+            f"(A {args.a}, hash {a.digest()}; B {args.b}, hash {b.digest()})",
+            file=sys.stderr,
+        )
+    return 1 if differing else 0
+
+
+def _unknown_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """``unknown command 'rn'; did you mean 'run'?`` when the first argument is no command."""
+    if not argv or argv[0].startswith("-"):
+        return None
+    names = [
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    ]
+    given = argv[0]
+    if given in names:
+        return None
+    close = difflib.get_close_matches(given, names, n=1, cutoff=0.5)
+    if close:
+        return f"unknown command {given!r}; did you mean {close[0]!r}?"
+    return f"unknown command {given!r}; commands: {', '.join(names)} (pushsim --help)"
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -393,6 +498,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # from here on Ctrl-C and SIGTERM raise sim.interruption.Interrupted (a KeyboardInterrupt)
     with signals_handled():
         try:
+            unknown = _unknown_command(parser, sys.argv[1:] if argv is None else list(argv))
+            if unknown is not None:  # an argument error as argparse's: usage, message, exit 2
+                parser.error(unknown)
             args = parser.parse_args(argv)
             if args.command == "run":
                 code = _run(args)
@@ -402,6 +510,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 code = handle(args)
             elif args.command == "validate":
                 code = _validate(args)
+            elif args.command == "diff":
+                code = _diff(args)
             elif args.command == "story":
                 code = _story(args)
             elif args.command == "init":

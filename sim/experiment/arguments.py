@@ -138,6 +138,12 @@ def add_commands(subparsers: Any) -> None:
             help="override a scenario key (TOML value), repeatable; compare: in both files",
         )
         parser.add_argument(
+            "--days",
+            type=float,
+            help="days to simulate, in every scenario (default: measurement.days; a warm-up not "
+            "shorter than this is dropped, with a note)",
+        )
+        parser.add_argument(
             "--independent-seeds",
             action="store_true",
             help="give each scenario its own seeds (default: common random numbers)",

@@ -34,7 +34,7 @@ from sim.interruption import exit_code, signals_handled, stopped, tell
 from sim.models.check import check_scenarios
 from sim.models.guard import RegistryFailure
 from sim.scenario.errors import ScenarioError
-from sim.scenario.load import load_scenario
+from sim.scenario.load import load_scenario, wrong_kind
 from sim.workers import available_cores
 
 
@@ -318,7 +318,9 @@ def _report_line(args: argparse.Namespace, out: Path) -> None:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """``pushsim sweep SCENARIO``: list the runs, run them, print the headline figures."""
-    scenario = load_scenario(args.scenario, args.overrides)
+    wrong_kind(args.scenario, "sweep")
+    overrides = with_days(args.scenario, args.overrides, getattr(args, "days", None))
+    scenario = load_scenario(args.scenario, overrides)
     if scenario.sweep is None:
         raise ScenarioError(
             str(args.scenario),
@@ -351,8 +353,13 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 def compare_command(args: argparse.Namespace) -> int:
     """``pushsim compare A B``: both on the same seeds; B − A with paired and Welch CIs."""
-    a = load_scenario(args.a, args.overrides)
-    b = load_scenario(args.b, args.overrides) if args.b is not None else None
+    days = getattr(args, "days", None)
+    wrong_kind(args.a, "compare")
+    a = load_scenario(args.a, with_days(args.a, args.overrides, days))
+    b = None
+    if args.b is not None:
+        wrong_kind(args.b, "compare")
+        b = load_scenario(args.b, with_days(args.b, args.overrides, days))
     sources = (str(args.a), str(args.b) if args.b is not None else str(args.a))
     plan = plan_comparison(
         a,
@@ -407,28 +414,38 @@ def _warm_up_note(plan: Plan) -> str:
     return text
 
 
+def with_days(path: Path, overrides: Sequence[str], days: float | None) -> list[str]:
+    """``overrides`` plus ``--days``: the days, and no warm-up when it is not shorter (a note).
+
+    As ``pushsim run --days`` does; ``days`` None changes nothing.
+    """
+    out = list(overrides)
+    if days is None:
+        return out
+    if not (math.isfinite(days) and days > 0):
+        raise ScenarioError(str(path), [("--days", f"must be a finite number > 0 (got {days})")])
+    declared = load_scenario(path, out).measurement
+    out.append(f"measurement.days={float(days)!r}")
+    if declared.warm_up_days >= days:
+        out.append("measurement.warm_up_days=0.0")
+        print(
+            f"pushsim: {path}: the warm-up ({declared.warm_up_days:g} days) is not shorter than "
+            f"--days {days:g}; running without warm-up",
+            file=sys.stderr,
+        )
+    return out
+
+
 def run_replications(args: argparse.Namespace) -> int:
     """``pushsim run SCENARIO --replications R``: mean and 95 % CI per figure, experiment folder."""
     source = str(args.scenario)
     overrides = list(getattr(args, "overrides", []) or [])
     seed = getattr(args, "seed", None)
-    days = getattr(args, "days", None)
     if seed is not None:
         if seed < 0:
             raise ScenarioError(source, [("--seed", f"must be >= 0 (got {seed})")])
         overrides.append(f"measurement.seed={seed}")
-    if days is not None:
-        if not (math.isfinite(days) and days > 0):
-            raise ScenarioError(source, [("--days", f"must be a finite number > 0 (got {days})")])
-        declared = load_scenario(args.scenario, overrides).measurement
-        overrides.append(f"measurement.days={float(days)!r}")
-        if declared.warm_up_days >= days:  # as pushsim run does
-            overrides.append("measurement.warm_up_days=0.0")
-            print(
-                f"pushsim: the warm-up ({declared.warm_up_days:g} days) is not shorter than "
-                f"--days {days:g}; running without warm-up",
-                file=sys.stderr,
-            )
+    overrides = with_days(args.scenario, overrides, getattr(args, "days", None))
     if getattr(args, "events", False):
         print(
             "pushsim: --events writes the event log of a single run; leave it out with "

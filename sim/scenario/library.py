@@ -10,6 +10,7 @@ In the repository they live in the top-level ``scenarios/`` folder (stories in
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -64,8 +65,9 @@ def packaged_file(name: str, kind: Kind = "scenario") -> Path:
     if is_name(name) and name not in (".", ".."):
         for folder in _FOLDERS[kind]:
             path = folder / f"{name}.toml"
-            if path.is_file():
-                return path
+            with contextlib.suppress(OSError):  # a name too long for the file system: none
+                if path.is_file():
+                    return path
     groups: tuple[tuple[Kind, str], ...] = (
         ("scenario", "packaged scenarios"),
         ("story", "packaged stories"),
@@ -75,7 +77,13 @@ def packaged_file(name: str, kind: Kind = "scenario") -> Path:
         for each, what in groups
         if kind in (each, "any")
     ]
-    raise UnknownName(f"no {_WHAT[kind]} named {name!r}; {'; '.join(listed)}")
+    hint = ""
+    if kind != "any" and is_name(name):
+        other: Kind = "story" if kind == "scenario" else "scenario"
+        if name in names(other):
+            use = "story" if other == "story" else "run"
+            hint = f" ({name} is a {_WHAT[other]}: pushsim {use} {name})"
+    raise UnknownName(f"no {_WHAT[kind]} named {name!r}{hint}; {'; '.join(listed)}")
 
 
 def resolve(text: str | Path, kind: Kind = "scenario") -> Path:
@@ -87,7 +95,11 @@ def resolve(text: str | Path, kind: Kind = "scenario") -> Path:
     (``baseline``); an unknown one raises :class:`UnknownName` listing the packaged names.
     """
     path = Path(text)
-    if path.exists() or not is_name(str(text)):
+    try:
+        exists = path.exists()
+    except OSError:  # a name too long for the file system
+        exists = False
+    if exists or not is_name(str(text)):
         return path
     return packaged_file(str(text), kind)
 

@@ -311,5 +311,10 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files, for editors."""
     schema = Scenario.model_json_schema()
     schema["title"] = "pushsim scenario"
+    schema.setdefault("properties", {})["extends"] = {
+        "type": "string",
+        "description": "a scenario file to load first (relative to this file's folder, or a "
+        "packaged scenario's name); this file's tables override it key by key",
+    }
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

@@ -563,7 +563,7 @@ def test_argument_errors_exit_2_without_a_traceback(
     with pytest.raises(SystemExit) as exit_info:
         main(["frobnicate"])
     assert exit_info.value.code == 2
-    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+    assert "unknown command 'frobnicate'; commands: run, validate" in capsys.readouterr().err
 
 
 def test_run_refuses_to_replace_a_folder_that_is_not_results(tmp_path: Path):
