@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.conformance.invariants import OPERATIONS
+from sim.models.options import OptionError, add_option_argument, parse_option, parse_options
 
 if TYPE_CHECKING:
     from sim.conformance.table import Conformance
@@ -50,24 +50,7 @@ class ArgumentProblem(ValueError):
     """An argument of ``pushsim conform`` that cannot be used."""
 
 
-def parse_option(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` → (key, value): the value as TOML if it reads as a TOML value, else text."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ArgumentProblem(f"--option {text!r}: expected KEY=VALUE (e.g. url=http://host:8080)")
-    if not key.isidentifier():
-        raise ArgumentProblem(f"--option {text!r}: {key!r} is not a keyword argument name")
-    try:
-        value: Any = tomllib.loads(f"value = {raw}")["value"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key, value
-
-
-def parse_options(texts: Sequence[str]) -> dict[str, Any]:
-    """Every ``--option``, in order (a key given twice keeps its last value)."""
-    return dict(parse_option(text) for text in texts)
+__all__ = ["ArgumentProblem", "OptionError", "conform", "main", "parse_option", "parse_options"]
 
 
 def _non_negative(text: str) -> int:
@@ -95,14 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help='registry model: "reference", "subscriptions", "http", "package.module:factory" '
         'or "path/to/file.py:factory"',
     )
-    parser.add_argument(
-        "--option",
-        dest="options",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="keyword argument for the model's factory (TOML value, or text), repeatable",
-    )
+    add_option_argument(parser)
     parser.add_argument(
         "--stories",
         dest="stories",
@@ -185,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         options = parse_options(args.options)
-    except ArgumentProblem as error:
+    except (ArgumentProblem, OptionError) as error:
         return _refuse(str(error))
     try:
         verdict = conform(

@@ -78,12 +78,12 @@ class _Settings:
     """The model under test and its options, read from the command line once."""
 
     def __init__(self, config: pytest.Config, model: str) -> None:
-        from sim.conformance.command import ArgumentProblem, parse_options
+        from sim.models.options import OptionError, parse_options
 
         self.model = model
         try:
             self.options = parse_options(config.getoption("--pushsim-option"))
-        except ArgumentProblem as error:
+        except OptionError as error:
             raise pytest.UsageError(str(error)) from None
         self.stories = [Path(p) for p in config.getoption("--pushsim-stories")]
         self.seed = int(config.getoption("--pushsim-seed"))

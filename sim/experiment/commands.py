@@ -27,6 +27,7 @@ from sim.experiment.api import ExperimentResult, run_experiment
 from sim.experiment.arguments import add_commands
 from sim.experiment.comparison import HEADLINE, Comparison, paired_figures
 from sim.experiment.execute import NO_DASK, MissingDaskError
+from sim.experiment.formatting import interval, number
 from sim.experiment.plan import Plan, Run, plan_comparison, plan_replications, plan_sweep
 from sim.experiment.store import COMPARISON, ExperimentFolder, Store, write_atomic
 from sim.folders import FolderError
@@ -39,19 +40,12 @@ from sim.workers import available_cores
 
 
 def _number(value: float) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value)}"
-    if abs(value) >= 100:
-        return f"{value:.1f}"
-    return f"{value:.4g}"
+    """A terminal table's figure: as the reports write it, without thousands separators."""
+    return number(value, grouped=False)
 
 
 def _interval(low: float, high: float) -> str:
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "n/a (needs 2 replications)"
-    return f"[{_number(low)}, {_number(high)}]"
+    return interval(low, high, grouped=False)
 
 
 def _table(rows: list[list[str]]) -> list[str]:

@@ -19,14 +19,18 @@ from sim.experiment.plan import plan_comparison
 from sim.experiment.stats import CONFIDENCE, paired_interval, welch_interval
 from sim.experiment.store import COMPARISON, write_atomic
 
-#: the figures a comparison reports first (all summary figures are compared)
-HEADLINE = (
+#: the headline figures the time series give per platform (the campaign ones are totals only)
+TIMESERIES_FIGURES = (
     "believed_reachable",
     "truly_reachable",
     "reachable_not_targeted",
     "overstatement",
     "stale_rate",
     "mean_stale_rate",
+)
+#: the figures a comparison reports first (all summary figures are compared)
+HEADLINE = (
+    *TIMESERIES_FIGURES,
     "campaign_bounced",
     "campaign_displayed",
     "campaign_shown_to_other_user",

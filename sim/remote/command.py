@@ -20,7 +20,8 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any
+
+from sim.models.options import add_option_argument, parse_options
 
 #: Exit codes: served and stopped cleanly; could not start.
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
@@ -47,25 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help='the registry model: "reference" (default), "subscriptions", '
         '"package.module:factory" or "path/to/file.py:factory"',
     )
-    parser.add_argument(
-        "--option",
-        dest="options",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an option of the model's factory, repeatable; VALUE is JSON "
-        '(42, true, "text", [1, 2]); text that is not JSON is taken as a string',
-    )
-
-
-def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs as keyword arguments: a TOML value, else text (as ``conform``).
-
-    Raises ``ValueError`` naming a bad pair.
-    """
-    from sim.conformance.command import parse_options as parse
-
-    return parse(pairs)
+    add_option_argument(parser)
 
 
 def _quit_quietly(_number: int, _frame: FrameType | None) -> None:

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.api import ExperimentResult
-from sim.experiment.comparison import HEADLINE
+from sim.experiment.comparison import HEADLINE, TIMESERIES_FIGURES
+from sim.experiment.formatting import interval, number
 from sim.experiment.plan import Plan, format_value
 from sim.experiment.stats import CONFIDENCE, t_interval
 from sim.experiment.store import (
@@ -44,39 +45,13 @@ from sim.experiment.table import SUMMARY as SUMMARY_PREFIX
 
 #: figures computed per platform from the long table's time series (end of run, or mean after
 #: the warm-up for ``mean_stale_rate``)
-PLATFORM_FIGURES = (
-    "believed_reachable",
-    "truly_reachable",
-    "reachable_not_targeted",
-    "overstatement",
-    "stale_rate",
-    "mean_stale_rate",
-)
+PLATFORM_FIGURES = TIMESERIES_FIGURES
 PLATFORMS = ("all", "ios", "android", "web")
 #: resolved-scenario tables left out of a comparison's key-by-key difference
 NOT_COMPARED = ("scenario", "sweep")
 
 
 # -- numbers ----------------------------------------------------------------------------------
-
-
-def number(value: Any) -> str:
-    """A figure for a table: integers whole, others with four significant digits."""
-    if not (isinstance(value, int | float | np.number) and math.isfinite(float(value))):
-        return "n/a"
-    value = float(value)
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    if abs(value) >= 100:
-        return f"{value:,.1f}"
-    return f"{value:.4g}"
-
-
-def interval(low: Any, high: Any) -> str:
-    """``[low, high]``, or a note when the interval is undefined."""
-    if not (math.isfinite(float(low)) and math.isfinite(float(high))):
-        return "n/a (needs 2 replications)"
-    return f"[{number(low)}, {number(high)}]"
 
 
 def _json_number(value: Any) -> Any:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.conformance.command import ArgumentProblem, conform, main, parse_option
+from sim.conformance.command import OptionError, conform, main, parse_option
 from sim.conformance.invariants import (
     EVENTS,
     ONE_OWNER,
@@ -251,5 +251,5 @@ def test_options_are_toml_values_or_text():
     assert parse_option("timeout=5") == ("timeout", 5)
     assert parse_option("strict=true") == ("strict", True)
     assert parse_option("name=") == ("name", "")
-    with pytest.raises(ArgumentProblem):
+    with pytest.raises(OptionError):
         parse_option("=3")

@@ -18,6 +18,7 @@ import pytest
 from sim.experiment import api, compare, sweep
 from sim.experiment.commands import main, run_replications
 from sim.experiment.comparison import HEADLINE
+from sim.experiment.formatting import interval, number
 from sim.experiment.store import (
     FIGURES_PLOT,
     FOREST_PLOT,
@@ -27,7 +28,7 @@ from sim.experiment.store import (
     SUMMARY_JSON,
     SWEEP_PLOT,
 )
-from sim.report.experiment import interval, number, scenario_diff
+from sim.report.experiment import scenario_diff
 from tests.experiment import BASELINE, SWEEP_FILE, TINY, TRACKING
 
 SETS = [arg for assignment in TINY for arg in ("--set", assignment)]

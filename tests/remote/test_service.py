@@ -248,9 +248,9 @@ def test_a_signal_stops_the_service_cleanly(number: signal.Signals) -> None:
 
 def test_the_command_line_entry_point() -> None:
     """``main`` parses the options; ``--help`` names them (the subcommand reuses add_arguments)."""
-    from sim.remote import command
+    from sim.models.options import parse_options
 
-    assert command.parse_options(["a=1", "b=true", 'c="x"', "d=text", "e=[1, 2]", "f="]) == {
+    assert parse_options(["a=1", "b=true", 'c="x"', "d=text", "e=[1, 2]", "f="]) == {
         "a": 1,
         "b": True,
         "c": "x",
@@ -259,7 +259,7 @@ def test_the_command_line_entry_point() -> None:
         "f": "",
     }
     with pytest.raises(ValueError, match="expected KEY=VALUE"):
-        command.parse_options(["novalue"])
+        parse_options(["novalue"])
     finished = subprocess.run(
         [sys.executable, "-m", "sim.remote.command", "--help"],
         cwd=REPO,
