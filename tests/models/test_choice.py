@@ -155,3 +155,17 @@ def test_an_unknown_profile_passes_the_guard_as_itself() -> None:
     registry = build_registry("tests.models.registries:detach_on_logout", RegistryPolicy())
     with pytest.raises(UnknownProfileError):
         registry.profile("nobody")
+
+
+def test_the_guard_has_the_optional_members_exactly_when_the_model_has_them() -> None:
+    registry = build_registry("tests.models.registries:detach_on_logout", RegistryPolicy())
+    assert getattr(registry, "flush", None) is None  # the reference batches nothing
+    assert getattr(registry, "close", None) is None
+
+
+def test_a_failing_read_names_the_latest_scenario_time() -> None:
+    registry = build_registry("tests.models.registries:raising", RegistryPolicy(), {"fail_at": 9})
+    registry.add_app("app", [Platform.IOS])
+    registry.log_out(4.5, device="d1", app="app")
+    with pytest.raises(RegistryFailure, match=r"UnknownAppError at scenario day 4\.5 in audience"):
+        registry.audience("nope")  # a read: no time of its own
