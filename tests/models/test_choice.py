@@ -22,7 +22,7 @@ SIM = Path(__file__).resolve().parents[2] / "sim"
 COMPOSITION_ROOT = SIM / "models" / "choice.py"
 
 
-def _imports_reference_class(path: Path) -> list[str]:
+def _imports_reference_class(path: Path) -> list[int]:
     """Lines of ``path`` that import the concrete class :class:`sim.registry.Registry`."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -32,17 +32,15 @@ def _imports_reference_class(path: Path) -> list[str]:
         ):
             names = {alias.name for alias in node.names}
             if "Registry" in names or "*" in names:
-                found.append(f"{path.relative_to(SIM.parent)}:{node.lineno}")
+                found.append(node.lineno)
         elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name == "sim.registry.registry":
-                    found.append(f"{path.relative_to(SIM.parent)}:{node.lineno}")
+            found += [node.lineno for a in node.names if a.name == "sim.registry.registry"]
     return found
 
 
 def test_only_the_registry_package_and_the_composition_root_name_the_reference_class() -> None:
     outside = [
-        line
+        f"{path.relative_to(SIM.parent)}:{line}"
         for path in sorted(SIM.rglob("*.py"))
         if SIM / "registry" not in path.parents and path != COMPOSITION_ROOT
         for line in _imports_reference_class(path)
@@ -51,22 +49,16 @@ def test_only_the_registry_package_and_the_composition_root_name_the_reference_c
     assert _imports_reference_class(COMPOSITION_ROOT), "the composition root builds the reference"
 
 
-def test_the_seam_check_sees_an_import_of_the_class(tmp_path: Path) -> None:
+def test_the_seam_check_sees_every_form_of_import_of_the_class(tmp_path: Path) -> None:
     module = tmp_path / "module.py"
     module.write_text(
-        "from sim.registry import Registry, TokenEvent\nimport sim.registry.registry\n"
+        "from sim.registry import TokenEvent\n"  # not the class: allowed
+        "from sim.registry import Registry, TokenEvent\n"
+        "import sim.registry.registry\n"
+        "def build():\n"
+        "    from sim.registry.registry import Registry\n"
     )
-    assert len(_imports_reference_class_at(module)) == 2
-
-
-def _imports_reference_class_at(path: Path) -> list[str]:
-    found = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module == "sim.registry":
-            found += [a.name for a in node.names if a.name == "Registry"]
-        elif isinstance(node, ast.Import):
-            found += [a.name for a in node.names if a.name == "sim.registry.registry"]
-    return found
+    assert sorted(_imports_reference_class(module)) == [2, 3, 5]
 
 
 def test_the_reference_registry_implements_the_protocol() -> None:
