@@ -120,6 +120,9 @@ class Actions:
             raise WorldError(f"the app has not been launched on {device.device_id}")
 
     def _report_session(self, now: float, device: Device) -> None:
+        if self.signals.session:
+            for listener in self.signals.session:
+                listener(now, device)
         token = device.token
         if token is not None:
             self._service_of[device.platform].connect(now, token)

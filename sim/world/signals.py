@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sim.platforms import Platform
+
+if TYPE_CHECKING:
+    from sim.world.device import Device
 
 
 class Truth(StrEnum):
@@ -83,16 +87,21 @@ class SendRecord:
 
 TruthListener = Callable[[TruthEvent], None]
 SendListener = Callable[[SendRecord], None]
+#: told of every session start (a launch included): the time and the device
+SessionListener = Callable[[float, "Device"], None]
 
 
 class Signals:
     """Subscribers to the world's truth events and send records."""
 
-    __slots__ = ("send", "truth")
+    __slots__ = ("send", "session", "truth")
 
     def __init__(self) -> None:
         self.truth: list[TruthListener] = []
         self.send: list[SendListener] = []
+        #: session starts are the most frequent event: nothing is built for them, and nobody
+        #: listens unless a measurement needs them (sim.calibration.moments)
+        self.session: list[SessionListener] = []
 
     def emit_truth(self, event: TruthEvent) -> None:
         """Deliver a truth event to every subscriber."""
