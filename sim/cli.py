@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
+from sim.calibration.command import EXAMPLE as CALIBRATE_EXAMPLE
+from sim.calibration.command import add_arguments as add_calibrate_arguments
 from sim.capacity import check_capacity
 from sim.conformance.command import EXAMPLE as CONFORM_EXAMPLE
 from sim.conformance.command import add_arguments as add_conform_arguments
@@ -58,6 +60,7 @@ EXAMPLES = {
     "  pushsim diff scenarios/baseline.toml mine.toml --set population.devices=2000",
     "conform": CONFORM_EXAMPLE,
     "serve-registry": SERVE_EXAMPLE,
+    "calibrate": CALIBRATE_EXAMPLE,
 }
 
 
@@ -163,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
             "conform",
             "play the stories and the registry invariants against a registry implementation "
             "and report, rule by rule (R1-R14), where it follows and where it deviates",
+        )
+    )
+    add_calibrate_arguments(
+        command(
+            "calibrate",
+            "fit a scenario's parameters to your app's observations (method of simulated "
+            "moments) and write the calibrated scenario with a report",
         )
     )
     add_serve_arguments(
@@ -516,6 +526,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 code = _story(args)
             elif args.command == "init":
                 code = _init(args)
+            elif args.command == "calibrate":
+                from sim.calibration.command import run as calibrate
+
+                code = calibrate(args)
             elif args.command == "conform":
                 from sim.conformance.command import run as conform
 

@@ -3,7 +3,7 @@
 >>> from sim.calibration import calibrate
 >>> fit = calibrate("examples/observations.toml", "baseline", workers=2)  # doctest: +SKIP
 >>> fit.table()  # observed against simulated at the fit  # doctest: +SKIP
->>> fit.estimates_table()  # each fitted parameter: start, value, standard error, 95 % interval  # doctest: +SKIP
+>>> fit.estimates_table()  # start, value, standard error, 95 % interval  # doctest: +SKIP
 >>> fit.scenario()  # the calibrated scenario, ready for simulate() or replicate()  # doctest: +SKIP
 
 The command ``pushsim calibrate`` runs the same fit and writes it to a folder it can resume.
@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 from sim.calibration.evaluate import Evaluator
-from sim.calibration.fit import Calibration, Fit, Setup
+from sim.calibration.fit import Calibration, Fit
 from sim.calibration.observations import Observations, load_observations
+from sim.calibration.setup import Setup
 from sim.scenario.library import resolve
 from sim.scenario.load import load_scenario
 from sim.scenario.schema import Scenario

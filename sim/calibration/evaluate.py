@@ -2,8 +2,12 @@
 
 Every candidate point runs the same replication seeds (common random numbers: two points differ
 by their parameters, not by their luck), each replication one world of the calibration's size.
-A point's moment is the count-weighted mean of its replications (a ratio of sums), and its
-simulation standard error the spread of the replications over √R.
+A point's moment is the count-weighted mean of its replications (a ratio of sums). Its simulation
+standard error is the larger of two estimates: the spread of the replications over √R (unbiased,
+but itself noisy with a few replications) and the sampling error of the pooled units (binomial for
+a share, the units' spread over √count for a mean; too small where units are correlated, such as
+one install's weeks). Taking the larger keeps the fit's weights and uncertainty from resting on a
+spread measured from two values.
 
 The runs of a batch of points (a Jacobian's, say) go to the worker pool together, and come back in
 submission order: the moments, and so the fit, do not depend on the number of workers.
@@ -25,8 +29,9 @@ from sim.scenario.schema import Scenario
 from sim.simulation import Simulation
 from sim.workers import start_pool, stop_pool, submit_all
 
-#: one replication's moments, as plain tuples (pickled from the workers, stored as JSON)
-RawMoments = list[tuple[str, str | None, float | None, int]]
+#: one replication's moments, as plain tuples (pickled from the workers, stored as JSON):
+#: observable, qualifier, value, count, spread (a mean's unit standard deviation, else None)
+RawMoments = list[tuple[str, str | None, float | None, int, float | None]]
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ def run_task(task: Task) -> RawMoments:
         moments = recorder.measure()
     finally:
         simulation.close()
-    return [(key[0].value, key[1], m.value, m.count) for key, m in moments.items()]
+    return [(key[0].value, key[1], m.value, m.count, m.spread) for key, m in moments.items()]
 
 
 @dataclass(frozen=True)
@@ -62,24 +67,31 @@ class PointMoments:
     @classmethod
     def of(cls, replications: Sequence[RawMoments]) -> PointMoments:
         """Combine the replications of one point (count-weighted mean, spread over √R)."""
-        values: dict[Key, list[tuple[float, int]]] = {}
+        values: dict[Key, list[tuple[float, int, float | None]]] = {}
         for raw in replications:
-            for observable, qualifier, value, count in raw:
+            for observable, qualifier, value, count, spread in raw:
                 if value is not None and count > 0:
                     key = (Observable(observable), qualifier)
-                    values.setdefault(key, []).append((value, count))
+                    values.setdefault(key, []).append((value, count, spread))
         mean, error, counts = {}, {}, {}
-        for key, pairs in values.items():
-            total = sum(count for _, count in pairs)
-            mean[key] = sum(value * count for value, count in pairs) / total
-            counts[key] = total
-            if len(pairs) > 1:
-                plain = [value for value, _ in pairs]
-                centre = sum(plain) / len(plain)
-                spread = sum((v - centre) ** 2 for v in plain) / (len(plain) - 1)
-                error[key] = math.sqrt(spread / len(plain))
-            else:
-                error[key] = 0.0
+        for key, triples in values.items():
+            total = sum(count for _, count, _ in triples)
+            centre = sum(value * count for value, count, _ in triples) / total
+            mean[key], counts[key] = centre, total
+            between = 0.0
+            if len(triples) > 1:
+                plain = [value for value, _, _ in triples]
+                average = sum(plain) / len(plain)
+                variance = sum((v - average) ** 2 for v in plain) / (len(plain) - 1)
+                between = math.sqrt(variance / len(plain))
+            spreads = [spread for _, _, spread in triples if spread is not None]
+            if spreads:  # a mean over units: their spread, pooled
+                unit_variance = sum(s * s * c for _, c, s in triples if s is not None) / total
+                sampling = math.sqrt(unit_variance / total)
+            else:  # a share: binomial over the pooled units
+                p = min(1.0, max(0.0, centre))
+                sampling = math.sqrt(p * (1 - p) / total)
+            error[key] = max(between, sampling)
         return cls(mean, error, counts)
 
 
@@ -90,7 +102,9 @@ class Evaluator(AbstractContextManager["Evaluator"]):
         self.workers = max(1, workers)
         self._pool: ProcessPoolExecutor | None = None
 
-    def run(self, tasks: Sequence[Task], done: Callable[[], None] | None = None) -> list[RawMoments]:
+    def run(
+        self, tasks: Sequence[Task], done: Callable[[], None] | None = None
+    ) -> list[RawMoments]:
         """Every task's moments, in order; ``done`` is called as each task finishes."""
         results: list[RawMoments] = []
         for raw in self._results(tasks):

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from sim.calibration.evaluate import Evaluator, PointMoments, RawMoments, Task
-from sim.calibration.moments import Key
+from sim.calibration.moments import MIN_DAYS, Key
 from sim.calibration.observations import Observable, Observation, Observations
 from sim.calibration.parameters import (
     Parameter,
@@ -38,6 +38,8 @@ from sim.calibration.parameters import (
     value_at,
     with_parameters,
 )
+from sim.calibration.setup import Setup
+from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario
 
 #: a residual beyond this many standard errors at the fit: the observable is not matched
@@ -49,29 +51,8 @@ MIN_SIGMA = 1e-6
 Z95 = 1.959963984540054
 
 
-class CalibrationError(ValueError):
+class CalibrationError(ScenarioError):
     """The observations cannot be fitted as given (a row without a standard error, say)."""
-
-    def __init__(self, file: str, problems: list[tuple[str, str]]) -> None:
-        self.file = file
-        self.problems = problems
-        super().__init__("\n".join(f"{file}: {where}: {what}" for where, what in problems))
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What a calibration runs: the world (scaled), the seeds, the days, the budget."""
-
-    devices: int = 5000
-    days: float = 365.0
-    replications: int = 2
-    seed: int = 0
-    #: the most Jacobians the fit evaluates (each costs one run per parameter and replication)
-    max_iterations: int = 8
-
-    def seeds(self) -> list[int]:
-        """The replication seeds, the same at every point (common random numbers)."""
-        return [self.seed + k for k in range(self.replications)]
 
 
 @dataclass
@@ -126,7 +107,7 @@ class Fit:
     converged: bool
     message: str
     warnings: list[str] = field(default_factory=list)
-    correlation: list[list[float]] = field(default_factory=list)
+    correlation: list[list[float | None]] = field(default_factory=list)
 
     @property
     def p_value(self) -> float | None:
@@ -214,6 +195,24 @@ def fit_rows(observations: Observations) -> list[Row]:
     return rows
 
 
+def _check_days(rows: Sequence[Row], days: float, file: str) -> None:
+    """Refuse rows the runs are too short to measure (a reinstall needs its follow-up)."""
+    problems = []
+    for row in rows:
+        needed = MIN_DAYS.get(row.key[0])
+        if needed is not None and days < needed:
+            problems.append(
+                (
+                    f"observation[{row.index}]",
+                    f"{row.key[0].value} needs runs of at least {needed:g} days (installs or "
+                    f"uninstalls followed long enough, then some to count); the runs are "
+                    f"{days:g} days: give --days {needed:g} or more",
+                )
+            )
+    if problems:
+        raise CalibrationError(file, problems)
+
+
 def scaled(base: Scenario, devices: int) -> Scenario:
     """The base world at ``devices`` devices, its arrivals scaled alike (the same mix of ages)."""
     population = base.population
@@ -249,6 +248,7 @@ class Calibration:
         self.fixed = settings(observations, base)
         self.parameters = fitted(observations, base)
         self.world = scaled(base, setup.devices)
+        _check_days(self.rows, setup.days, observations.file)
         self._lookup = lookup or (lambda x: None)
         self._store = store or (lambda x, raws: None)
         self._progress = progress or (lambda runs: None)
@@ -320,7 +320,7 @@ class Calibration:
     def _weigh(self, point: PointMoments) -> None:
         """σ of every row: the observation's error and the simulation's at the start, combined."""
         for row in self.rows:
-            observed = row.observation.standard_error() or 0.0
+            observed = _observed_error(row.observation)
             simulated = point.standard_error.get(row.key, 0.0)
             row.sigma = max(MIN_SIGMA, math.hypot(observed, simulated))
             row.start = point.mean.get(row.key)
@@ -346,16 +346,17 @@ class Calibration:
                 self.best = chi_square
             return r
 
-        def jacobian(x: np.ndarray) -> np.ndarray:
-            self.iterations += 1
+        def jacobian(x: np.ndarray, *, final: bool = False) -> np.ndarray:
             steps = self._steps(x, high)
             shifted = [x + np.eye(len(x))[j] * steps[j] for j in range(len(x))]
             centre, *others = self.moments([x, *shifted])
             r0 = self._residuals(centre)
-            self._report(
-                f"iteration {self.iterations}: χ² = {float(r0 @ r0):.2f} over {len(self.rows)} "
-                f"rows, {self.runs} runs so far"
-            )
+            if not final:
+                self.iterations += 1
+                self._report(
+                    f"iteration {self.iterations}: χ² = {float(r0 @ r0):.2f} over "
+                    f"{len(self.rows)} rows, {self.runs} runs so far"
+                )
             return np.column_stack(
                 [(self._residuals(o) - r0) / s for o, s in zip(others, steps, strict=True)]
             )
@@ -363,7 +364,7 @@ class Calibration:
         solution = optimize.least_squares(
             residuals,
             x0,
-            jac=jacobian,  # type: ignore[arg-type]
+            jac=jacobian,
             bounds=(low, high),
             method="trf",
             ftol=1e-3,
@@ -372,9 +373,8 @@ class Calibration:
             max_nfev=self.setup.max_iterations,
         )
         x = np.asarray(solution.x, dtype=float)
-        final = jacobian(x)
         point = self.moments([x])[0]
-        return self._outcome(x, final, point, x0, solution)
+        return self._outcome(x, jacobian(x, final=True), point, x0, solution)
 
     # -- the outcome -------------------------------------------------------------------------
 
@@ -401,7 +401,7 @@ class Calibration:
             slope = value if parameter.scale == "log" else 1.0
             at_bound = bool(np.isclose(x[j], low[j]) or np.isclose(x[j], high[j]))
             span = (hi_x - lo_x) / (high[j] - low[j]) if high[j] > low[j] else 0.0
-            identified = j not in degenerate and span < UNIDENTIFIED_SPAN
+            identified = bool(j not in degenerate and span < UNIDENTIFIED_SPAN)
             estimates.append(
                 Estimate(
                     parameter,
@@ -442,9 +442,10 @@ class Calibration:
                     f"{_g(row.observation.value)} ± {_g(row.observation.standard_error() or 0)}, "
                     f"simulated {_g(row.simulated)} at the fit ({z:+.1f} σ)"
                 )
-        sd = np.sqrt(np.where(np.isfinite(np.diag(covariance)), np.diag(covariance), np.nan))
+        diagonal = np.diag(covariance)
+        sds = np.sqrt(np.where(np.isfinite(diagonal), diagonal, np.nan))
         with np.errstate(invalid="ignore", divide="ignore"):
-            correlation = covariance / np.outer(sd, sd)
+            correlation = covariance / np.outer(sds, sds)
         for i in range(len(self.parameters)):
             for j in range(i + 1, len(self.parameters)):
                 rho = correlation[i, j]
@@ -468,7 +469,7 @@ class Calibration:
             converged=bool(solution is not None and solution.status > 0),
             message=str(solution.message) if solution is not None else "nothing to fit",
             warnings=warnings,
-            correlation=[[_finite(v) for v in line] for line in correlation.tolist()],
+            correlation=[[_finite(float(v)) for v in line] for line in correlation.tolist()],
         )
 
 
@@ -477,17 +478,30 @@ def _covariance(jac: np.ndarray) -> tuple[np.ndarray, set[int]]:
     p = jac.shape[1]
     if p == 0:
         return np.zeros((0, 0)), set()
-    _, s, vt = np.linalg.svd(jac, full_matrices=False)
-    threshold = s.max() * 1e-6 if s.size and s.max() > 0 else math.inf
-    keep = s > threshold
-    covariance = (vt[keep].T / s[keep] ** 2) @ vt[keep]
+    _, singular, vt = np.linalg.svd(jac, full_matrices=False)
+    top = float(singular.max()) if singular.size else 0.0
+    keep = singular > (top * 1e-6 if top > 0 else math.inf)
+    covariance = (vt[keep].T / singular[keep] ** 2) @ vt[keep]
     degenerate: set[int] = set()
     for direction in vt[~keep]:
-        for j in np.flatnonzero(np.abs(direction) > 0.1):
-            degenerate.add(int(j))
+        degenerate.update(int(j) for j in np.flatnonzero(np.abs(direction) > 0.1))
     for j in degenerate:
         covariance[j, j] = math.inf
     return covariance, degenerate
+
+
+def _observed_error(observation: Observation) -> float:
+    """The row's standard error; a share of exactly 0 or 1 over n counts as ½ of a unit off.
+
+    The binomial error of a share of 0 (or 1) is 0, which would make the row infinitely certain;
+    the continuity-corrected share (x + ½) ÷ (n + 1) gives it the error of half a unit instead.
+    """
+    error = observation.standard_error() or 0.0
+    n = observation.n
+    if error == 0.0 and observation.uncertainty is None and n:
+        p = (observation.value * n + 0.5) / (n + 1)
+        error = math.sqrt(p * (1 - p) / n)
+    return error
 
 
 def _finite(value: float) -> float | None:

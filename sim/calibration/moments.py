@@ -13,8 +13,9 @@ file defines it:
   days;
 - ``reinstall_share``: among uninstalls at least :data:`REINSTALL_FOLLOW_DAYS` before the end, the
   share followed by a reinstall on the same device within that many days;
-- ``sessions_per_active_user_per_week``: over the run's whole weeks, sessions ÷ active installs
-  (installs with at least one session that week), summed over weeks (a ratio of sums);
+- ``sessions_per_active_user_per_week``: over the run's whole weeks, the mean number of sessions
+  of an active install-week (an install with at least one session that week): sessions ÷ active
+  installs, summed over weeks;
 - ``multi_device_user_share``, ``multi_user_device_share``, ``notifications_disabled_share``: read
   off the registry's tokens at the end of the run, through the *same* code that reads a team's
   token export (:class:`~sim.calibration.token_export.ExportSummary`);
@@ -27,6 +28,8 @@ Every value comes with its count (the denominator), so a caller can weigh it or 
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -44,6 +47,14 @@ from sim.world.world import World
 #: about 99 % of them; uninstalls in the last 90 days of a run are not counted (not followed long
 #: enough).
 REINSTALL_FOLLOW_DAYS = 90.0
+#: The shortest run that measures each observable with a follow-up: twice the follow-up, so that
+#: the installs (uninstalls) of the first half of the run are counted.
+MIN_DAYS: dict[Observable, float] = {
+    Observable.UNINSTALLED_BY_DAY1_SHARE: 2.0,
+    Observable.UNINSTALLED_BY_DAY30_SHARE: 60.0,
+    Observable.REINSTALL_SHARE: 2 * REINSTALL_FOLLOW_DAYS,
+    Observable.SESSIONS_PER_ACTIVE_USER_PER_WEEK: 7.0,
+}
 #: The send of a probe (uninstall tracking, R7) is not a campaign send: its id starts so.
 PROBE_PREFIX = "probe"
 
@@ -62,10 +73,15 @@ _CLASSES: dict[DeviceKind, tuple[str, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class Moment:
-    """One simulated observable: its value (None when its denominator is empty) and that count."""
+    """One simulated observable: its value (None when its denominator is empty) and that count.
+
+    ``spread``: for a mean over units (sessions per active install-week, days between
+    campaigns), the standard deviation of the units; None for a share (binomial).
+    """
 
     value: float | None
     count: int
+    spread: float | None = None
 
 
 class Moments(Mapping[Key, Moment]):
@@ -96,6 +112,17 @@ class Moments(Mapping[Key, Moment]):
 
 def _share(hits: int, count: int) -> Moment:
     return Moment(hits / count if count else None, count)
+
+
+def _mean(units: list[int] | list[float]) -> Moment:
+    """The mean over units, with their standard deviation."""
+    if not units:
+        return Moment(None, 0)
+    mean = sum(units) / len(units)
+    if len(units) < 2:
+        return Moment(mean, len(units), 0.0)
+    variance = sum((u - mean) ** 2 for u in units) / (len(units) - 1)
+    return Moment(mean, len(units), math.sqrt(variance))
 
 
 def export_summary(registry: RegistryProtocol, *, app: str | None = None) -> ExportSummary:
@@ -143,10 +170,8 @@ class MomentRecorder:
         self._installs_of: dict[str, list[float]] = defaultdict(list)
         #: (device id, time) of every uninstall
         self._uninstalls: list[tuple[str, float]] = []
-        #: week number -> sessions that week
-        self._sessions: dict[int, int] = defaultdict(int)
-        #: week number -> installs with a session that week
-        self._active: dict[int, set[str]] = defaultdict(set)
+        #: week number -> sessions of each install with a session that week
+        self._active: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         #: provider -> [targeted, bounced] over campaign sends
         self._sends: dict[str, list[int]] = {}
         #: campaign id -> time of its first send
@@ -167,8 +192,7 @@ class MomentRecorder:
 
     def _on_session(self, now: float, device: Device) -> None:
         week = int(now // 7)
-        self._sessions[week] += 1
-        self._active[week].add(device.install_id)
+        self._active[week][device.install_id] += 1
 
     def _on_send(self, send: SendRecord) -> None:
         if send.campaign.startswith(PROBE_PREFIX):
@@ -193,17 +217,13 @@ class MomentRecorder:
         ):
             moments[(observable, None)] = self._uninstalled_within(days, end)
         moments[(Observable.REINSTALL_SHARE, None)] = self._reinstalled(end)
-        moments[(Observable.SESSIONS_PER_ACTIVE_USER_PER_WEEK, None)] = self._sessions_per_week(
-            end
-        )
+        moments[(Observable.SESSIONS_PER_ACTIVE_USER_PER_WEEK, None)] = self._sessions_per_week(end)
         moments.update(self._from_export())
         for provider, (targeted, bounced) in sorted(self._sends.items()):
             moments[(Observable.BOUNCE_RATE, provider)] = _share(bounced, targeted)
         starts = sorted(self._campaigns.values())
-        gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-        moments[(Observable.CAMPAIGN_CADENCE_DAYS, None)] = Moment(
-            sum(gaps) / len(gaps) if gaps else None, len(gaps)
-        )
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        moments[(Observable.CAMPAIGN_CADENCE_DAYS, None)] = _mean(gaps)
         return Moments(moments)
 
     def _opt_in(self) -> dict[Key, Moment]:
@@ -241,10 +261,8 @@ class MomentRecorder:
         return _share(hits, count)
 
     def _sessions_per_week(self, end: float) -> Moment:
-        weeks = [week for week in self._sessions if (week + 1) * 7 <= end]
-        active = sum(len(self._active[week]) for week in weeks)
-        sessions = sum(self._sessions[week] for week in weeks)
-        return Moment(sessions / active if active else None, active)
+        weeks = [week for week in sorted(self._active) if (week + 1) * 7 <= end]
+        return _mean([n for week in weeks for n in self._active[week].values()])
 
     def _from_export(self) -> dict[Key, Moment]:
         export = export_summary(self.world.registry)

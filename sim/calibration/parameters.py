@@ -65,14 +65,14 @@ PARAMETERS: tuple[Parameter, ...] = (
         "permission.ios_opt_in_share",
         "share",
         ((Observable.OPT_IN_SHARE, "ios"),),
-        0.02,
+        0.05,
         "the share of iOS users who grant the first prompt",
     ),
     Parameter(
         "permission.android_13_opt_in_share",
         "share",
         ((Observable.OPT_IN_SHARE, "android_13_plus"), (Observable.OPT_IN_SHARE, "android")),
-        0.02,
+        0.05,
         "the share of Android 13+ users who grant the runtime prompt",
     ),
     Parameter(

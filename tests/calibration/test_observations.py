@@ -94,7 +94,15 @@ def test_the_example_has_every_observable_once_per_key() -> None:
     frame = observations.to_frame()
     assert len(frame) == len(observations)
     assert frame["standard_error"].notna().all()
-    assert set(frame["source"]) == {"example values"}
+    assert set(frame["source"]) == {"simulated (see the header)"}
+
+
+def test_the_example_header_states_the_truth_it_was_made_from() -> None:
+    from sim.calibration.synthetic import EXAMPLE_TRUTH
+
+    header = [line for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if "=" in line]
+    for path, value in EXAMPLE_TRUTH.items():
+        assert f"#   {path} = {value:.6g}" in header
 
 
 @pytest.mark.parametrize(
