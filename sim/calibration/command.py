@@ -120,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
     from sim.calibration.setup import Setup
     from sim.calibration.store import CalibrationFolder, digest
     from sim.folders import FolderError
+    from sim.interruption import exit_code, stopped
+    from sim.interruption import tell as tell_now
     from sim.models.check import check_scenarios
     from sim.scenario.load import load_scenario
     from sim.workers import available_cores
@@ -205,6 +207,21 @@ def run(args: argparse.Namespace) -> int:
                     f"{setup.replications} replications per point, {workers} workers"
                 )
                 fit = calibration.run()
+        except KeyboardInterrupt as stop:
+            if bar is not None:
+                bar.close()
+                bar = None
+            kept = len(folder.points)
+            tell_now(
+                f"pushsim: {stopped(stop)}; "
+                + (
+                    f"the {kept} points run so far are kept in {folder.folder}: the same "
+                    "command with --resume carries on from them"
+                    if kept
+                    else "no point was finished, nothing is kept"
+                )
+            )
+            return exit_code(stop)
         finally:
             if bar is not None:
                 bar.close()

@@ -32,10 +32,12 @@ from sim.calibration.moments import MIN_DAYS, Key
 from sim.calibration.observations import Observable, Observation, Observations
 from sim.calibration.parameters import (
     Parameter,
+    coordinates,
     fitted,
     settings,
     targets,
     value_at,
+    values_of,
     with_parameters,
 )
 from sim.calibration.setup import Setup
@@ -262,12 +264,12 @@ class Calibration:
 
     def start(self) -> np.ndarray:
         """The base scenario's values in fit coordinates, inside their bounds."""
-        x0 = []
-        for parameter in self.parameters:
-            value = float(value_at(self.base, parameter.path))
-            low, high = parameter.bounds(value)
-            x0.append(min(max(parameter.to_fit(value), low), high))
-        return np.array(x0, dtype=float)
+        return np.array(coordinates(self.parameters, self.base), dtype=float)
+
+    def values(self, x: np.ndarray) -> np.ndarray:
+        """The parameters' values at fit coordinates ``x``, in the parameters' order."""
+        values = values_of(self.parameters, [float(v) for v in x], self.base)
+        return np.array(list(values.values()), dtype=float)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The fit coordinates' bounds (the base's value sets a rate's)."""
@@ -367,6 +369,7 @@ class Calibration:
             jac=jacobian,
             bounds=(low, high),
             method="trf",
+            x_scale="jac",
             ftol=1e-3,
             xtol=1e-3,
             gtol=1e-8,
@@ -377,6 +380,37 @@ class Calibration:
         return self._outcome(x, jacobian(x, final=True), point, x0, solution)
 
     # -- the outcome -------------------------------------------------------------------------
+
+    def _values_with_covariance(
+        self, x: np.ndarray, covariance: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The values at ``x`` and their covariance (the delta method from fit coordinates)."""
+        value = self.values(x)
+        derivative = _delta(self.values, x)
+        finite = np.where(np.isfinite(covariance), covariance, 0.0)
+        mapped = derivative @ finite @ derivative.T
+        for j in range(len(x)):  # a direction without information stays without it
+            if not math.isfinite(covariance[j, j]):
+                for i in np.flatnonzero(np.abs(derivative[:, j]) > 0):
+                    mapped[i, i] = math.inf
+        return value, mapped
+
+    def _value_bounds(
+        self, parameter: Parameter, j: int, low: np.ndarray, high: np.ndarray, value: np.ndarray
+    ) -> tuple[float, float]:
+        """The range of a parameter's value: a ratio's is 0 to the value it is a share of."""
+        if parameter.scale == "log":
+            return math.exp(low[j]), math.exp(high[j])
+        if parameter.scale == "ratio":
+            assert parameter.of is not None
+            paths = [p.path for p in self.parameters]
+            reference = (
+                float(value[paths.index(parameter.of)])
+                if parameter.of in paths
+                else float(value_at(self.base, parameter.of))
+            )
+            return 0.0, reference
+        return float(low[j]), float(high[j])
 
     def _outcome(
         self,
@@ -393,24 +427,32 @@ class Calibration:
         chi_square = float(r @ r)
         covariance, degenerate = _covariance(jac)
         low, high = self.bounds()
+        value, value_covariance = self._values_with_covariance(x, covariance)
+        start = self.values(x0)
         estimates, warnings = [], []
         for j, parameter in enumerate(self.parameters):
             sd = math.sqrt(covariance[j, j]) if math.isfinite(covariance[j, j]) else math.inf
             lo_x, hi_x = max(low[j], x[j] - Z95 * sd), min(high[j], x[j] + Z95 * sd)
-            value = parameter.from_fit(float(x[j]))
-            slope = value if parameter.scale == "log" else 1.0
+            se = value_covariance[j, j]
+            se = math.sqrt(se) if math.isfinite(se) and se >= 0 else math.inf
+            floor, ceiling = self._value_bounds(parameter, j, low, high, value)
+            if parameter.scale == "log":  # multiplicative: the interval of the log, mapped
+                lo_v, hi_v = math.exp(lo_x), math.exp(hi_x)
+            else:
+                lo_v = max(floor, value[j] - Z95 * se)
+                hi_v = min(ceiling, value[j] + Z95 * se)
             at_bound = bool(np.isclose(x[j], low[j]) or np.isclose(x[j], high[j]))
             span = (hi_x - lo_x) / (high[j] - low[j]) if high[j] > low[j] else 0.0
             identified = bool(j not in degenerate and span < UNIDENTIFIED_SPAN)
             estimates.append(
                 Estimate(
                     parameter,
-                    start=parameter.from_fit(float(x0[j])),
-                    value=value,
-                    standard_error=sd * slope,
-                    low=parameter.from_fit(lo_x),
-                    high=parameter.from_fit(hi_x),
-                    bounds=(parameter.from_fit(low[j]), parameter.from_fit(high[j])),
+                    start=float(start[j]),
+                    value=float(value[j]),
+                    standard_error=se,
+                    low=lo_v,
+                    high=hi_v,
+                    bounds=(floor, ceiling),
                     at_bound=at_bound,
                     identified=identified,
                 )
@@ -418,13 +460,12 @@ class Calibration:
             if not identified:
                 warnings.append(
                     f"{parameter.path} is not identified by these observations: its 95 % "
-                    f"interval [{_g(parameter.from_fit(lo_x))}, {_g(parameter.from_fit(hi_x))}] "
-                    f"spans {span:.0%} of its range (the rows that drive it: "
-                    f"{', '.join(_target(t) for t in parameter.drives)})"
+                    f"interval [{_g(lo_v)}, {_g(hi_v)}] spans {span:.0%} of its range (the rows "
+                    f"that drive it: {', '.join(_target(t) for t in parameter.drives)})"
                 )
             if at_bound:
                 warnings.append(
-                    f"{parameter.path} ended at the edge of its range ({_g(value)}): the "
+                    f"{parameter.path} ended at the edge of its range ({_g(value[j])}): the "
                     "observations push it further than the model allows"
                 )
         for row in self.rows:
@@ -471,6 +512,18 @@ class Calibration:
             warnings=warnings,
             correlation=[[_finite(float(v)) for v in line] for line in correlation.tolist()],
         )
+
+
+def _delta(values: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """∂ value / ∂ x by central differences of the (deterministic, cheap) map to values."""
+    columns = []
+    for j in range(len(x)):
+        h = 1e-6 * max(1.0, abs(float(x[j])))
+        up, down = x.copy(), x.copy()
+        up[j] += h
+        down[j] -= h
+        columns.append((values(up) - values(down)) / (2 * h))
+    return np.column_stack(columns) if columns else np.zeros((0, 0))
 
 
 def _covariance(jac: np.ndarray) -> tuple[np.ndarray, set[int]]:

@@ -35,22 +35,19 @@ class Parameter:
     """A fitted scenario parameter: its key path, scale, and the observables that drive it."""
 
     path: str
-    scale: Literal["share", "log"]
+    #: "share": the value itself; "log": its logarithm; "ratio": its share of the parameter
+    #: ``of`` (so that a share bounded by another is a box constraint for the optimiser)
+    scale: Literal["share", "log", "ratio"]
     drives: tuple[Target, ...]
     #: the forward difference step of the fit's Jacobian, in fit coordinates
     step: float
     why: str
-
-    def to_fit(self, value: float) -> float:
-        """The fit coordinate of a parameter value."""
-        return math.log(value) if self.scale == "log" else value
-
-    def from_fit(self, x: float) -> float:
-        """The parameter value of a fit coordinate."""
-        return math.exp(x) if self.scale == "log" else x
+    of: str | None = None
 
     def bounds(self, base_value: float) -> tuple[float, float]:
-        """The fit coordinates' bounds: the schema's, and for a rate a span around the base."""
+        """The fit coordinates' bounds: the schema's, for a rate a span around the base."""
+        if self.scale == "ratio":
+            return 0.0, 1.0
         low, high = schema_bounds(self.path)
         if self.scale == "share":
             return low, high
@@ -65,14 +62,14 @@ PARAMETERS: tuple[Parameter, ...] = (
         "permission.ios_opt_in_share",
         "share",
         ((Observable.OPT_IN_SHARE, "ios"),),
-        0.05,
+        0.1,
         "the share of iOS users who grant the first prompt",
     ),
     Parameter(
         "permission.android_13_opt_in_share",
         "share",
         ((Observable.OPT_IN_SHARE, "android_13_plus"), (Observable.OPT_IN_SHARE, "android")),
-        0.05,
+        0.1,
         "the share of Android 13+ users who grant the runtime prompt",
     ),
     Parameter(
@@ -102,10 +99,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "behaviour.uninstall_by_day1_share",
-        "share",
+        "ratio",
         ((Observable.UNINSTALLED_BY_DAY1_SHARE, None),),
-        0.02,
-        "installs uninstalled on day 0–1",
+        0.05,
+        "installs uninstalled on day 0–1, fitted as a share of those uninstalled by day 30 (the "
+        "uninstall curve needs day 1 ≤ day 30)",
+        of="behaviour.uninstall_by_day30_share",
     ),
     Parameter(
         "behaviour.uninstall_by_day30_share",
@@ -196,22 +195,54 @@ def settings(observations: Observations, base: Scenario) -> dict[str, Any]:
     return {"campaigns.every_days": row.value}
 
 
+def coordinates(parameters: Sequence[Parameter], base: Scenario) -> list[float]:
+    """The base scenario's values in fit coordinates, inside their bounds."""
+    out = []
+    for parameter in parameters:
+        value = float(value_at(base, parameter.path))
+        if parameter.scale == "log":
+            x = math.log(value) if value > 0 else -math.inf
+        elif parameter.scale == "ratio":
+            assert parameter.of is not None
+            reference = float(value_at(base, parameter.of))
+            x = value / reference if reference > 0 else 0.0
+        else:
+            x = value
+        low, high = parameter.bounds(value)
+        out.append(min(max(x, low), high))
+    return out
+
+
+def values_of(
+    parameters: Sequence[Parameter], x: Sequence[float], base: Scenario
+) -> dict[str, float]:
+    """Each parameter's value at fit coordinates ``x`` (a ratio after what it is a share of)."""
+    values: dict[str, float] = {}
+    for parameter, coordinate in zip(parameters, x, strict=True):
+        if parameter.scale == "log":
+            values[parameter.path] = math.exp(float(coordinate))
+        elif parameter.scale == "share":
+            values[parameter.path] = float(coordinate)
+    for parameter, coordinate in zip(parameters, x, strict=True):
+        if parameter.scale == "ratio":
+            assert parameter.of is not None
+            reference = values.get(parameter.of, float(value_at(base, parameter.of)))
+            values[parameter.path] = float(coordinate) * reference
+    return {parameter.path: values[parameter.path] for parameter in parameters}
+
+
 def with_parameters(
     base: Scenario, parameters: Sequence[Parameter], x: Sequence[float], fixed: dict[str, Any]
 ) -> Scenario:
     """The base scenario with the fixed keys and each parameter at fit coordinate ``x``.
 
-    The uninstall curve needs day 1 ≤ day 30; a candidate with more on day 1 is given day 1 =
-    day 30 (the fit then sees no gain past that edge).
+    The uninstall curve cannot lose everyone at day 30 unless it does on day 1 too: a day-30
+    share of exactly 1 with less on day 1 is run just below 1.
     """
-    values: dict[str, Any] = dict(fixed)
-    for parameter, coordinate in zip(parameters, x, strict=True):
-        values[parameter.path] = parameter.from_fit(float(coordinate))
+    values: dict[str, Any] = {**fixed, **values_of(parameters, x, base)}
     day1, day30 = "behaviour.uninstall_by_day1_share", "behaviour.uninstall_by_day30_share"
-    first = values.get(day1, value_at(base, day1))
-    thirtieth = values.get(day30, value_at(base, day30))
-    if first > thirtieth:
-        values[day1] = thirtieth
-    if values.get(day30) == 1.0 and values.get(day1, first) < 1.0:
+    if values.get(day30) == 1.0 and values.get(day1, value_at(base, day1)) < 1.0:
         values[day30] = math.nextafter(1.0, 0.0)
+        if day1 in values:
+            values[day1] = min(values[day1], values[day30])
     return base.with_values(values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,3 +158,36 @@ def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         _calibrate(tmp_path, "--days", "20")
     assert stop.value.code == 2
     assert "must be between 31 and 36500 days" in capsys.readouterr().err
+
+
+def test_interrupted_it_keeps_its_points_and_resume_finishes_the_same_fit(
+    calibrated: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sim.calibration.store import CalibrationFolder
+
+    add_point = CalibrationFolder.add_point
+    calls: list[int] = []
+
+    def interrupt_after_two(self: CalibrationFolder, *args: Any) -> None:
+        add_point(self, *args)
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "cal"
+    with monkeypatch.context() as patch:
+        patch.setattr(CalibrationFolder, "add_point", interrupt_after_two)
+        assert _calibrate(tmp_path, "--out", str(out)) == 130
+    err = capsys.readouterr().err
+    assert f"the 2 points run so far are kept in {out}" in err and "--resume" in err
+    assert sorted(p.name for p in out.iterdir()) == ["calibration.json", POINTS]
+    assert len(read_points(out / POINTS)) == 2
+
+    assert _calibrate(tmp_path, "--out", str(out), "--resume", "--quiet") == 0
+    resumed = json.loads((out / "fit.json").read_text(encoding="utf-8"))
+    whole = json.loads((calibrated / "fit.json").read_text(encoding="utf-8"))
+    assert resumed["estimates"] == whole["estimates"] and resumed["rows"] == whole["rows"]
+    assert 0 < resumed["runs"] < whole["runs"]

@@ -33,7 +33,7 @@ ROWS = (
     (Observable.UNINSTALLED_BY_DAY30_SHARE, None),
     (Observable.SESSIONS_PER_ACTIVE_USER_PER_WEEK, None),
 )
-SETUP = Setup(devices=1500, days=61.0, replications=2, seed=11, max_iterations=5)
+SETUP = Setup(devices=1500, days=61.0, replications=2, seed=11, max_iterations=10)
 
 
 @pytest.fixture(scope="module")
