@@ -22,7 +22,12 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = {"reachability.ipynb", "stale_tokens.ipynb", "shared_devices.ipynb"}
+EXPECTED = {
+    "reachability.ipynb",
+    "stale_tokens.ipynb",
+    "shared_devices.ipynb",
+    "calibration.ipynb",
+}
 #: the sentence each notebook prints in its last code cell starts with this
 HEADLINE = "Headline:"
 #: the size switch every notebook reads in its first code cell
