@@ -44,6 +44,9 @@ from sim.scenario import (
 from sim.scenario.library import UnknownName, packaged_file
 from sim.scenario.library import argument as file_argument
 from sim.scenario.load import wrong_kind
+from sim.validation.command import DESCRIPTION as VALIDATION_DESCRIPTION
+from sim.validation.command import EXAMPLE as VALIDATION_EXAMPLE
+from sim.validation.command import add_arguments as add_validation_arguments
 from sim.workers import available_cores
 
 EXAMPLES = {
@@ -61,6 +64,7 @@ EXAMPLES = {
     "conform": CONFORM_EXAMPLE,
     "serve-registry": SERVE_EXAMPLE,
     "calibrate": CALIBRATE_EXAMPLE,
+    "validation": VALIDATION_EXAMPLE,
 }
 
 
@@ -79,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(
             name,
-            help=help_text,
+            help=help_text.replace("%", "%%"),  # argparse formats a help string with %
             description=help_text,
             epilog=EXAMPLES[name],
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -175,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
             "moments) and write the calibrated scenario with a report",
         )
     )
+    add_validation_arguments(command("validation", VALIDATION_DESCRIPTION))
     add_serve_arguments(
         command(
             "serve-registry",
@@ -530,6 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from sim.calibration.command import run as calibrate
 
                 code = calibrate(args)
+            elif args.command == "validation":
+                from sim.validation.command import run as validation
+
+                code = validation(args)
             elif args.command == "conform":
                 from sim.conformance.command import run as conform
 
