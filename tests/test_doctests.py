@@ -10,19 +10,20 @@ import pytest
 
 import sim
 
-#: modules that run something on import (the entry points)
-ENTRY_POINTS = {"sim.__main__", "sim.experiment.__main__"}
+#: modules that run something on import: the entry points, ``python -m PACKAGE``
+ENTRY_POINT = "__main__"
 #: the optional extras' packages: a module that needs one is skipped only where it is missing
 OPTIONAL = {"httpx", "starlette", "uvicorn", "distributed", "dask"}
 MODULES = sorted(
     info.name
     for info in pkgutil.walk_packages(sim.__path__, "sim.")
-    if info.name not in ENTRY_POINTS
+    if info.name.rpartition(".")[2] != ENTRY_POINT
 )
 
 
 def test_the_walk_finds_the_modules_with_examples() -> None:
     assert {"sim.simulation", "sim.world.params", "sim.metrics.survival"} <= set(MODULES)
+    assert not [name for name in MODULES if name.endswith(".__main__") or name == "__main__"]
 
 
 @pytest.mark.parametrize("name", MODULES)

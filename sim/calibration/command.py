@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sim.experiment.arguments import positive_int
 from sim.scenario.errors import ScenarioError
 
 EXAMPLE = (
@@ -33,16 +34,6 @@ EXAMPLE = (
     "exit codes: 0 done (read the warnings in the report); 2 bad input or output folder;\n"
     "1 the results could not be written"
 )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _positive_days(text: str) -> float:
@@ -76,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--devices",
-        type=_positive_int,
+        type=positive_int,
         default=Setup.devices,
         help=f"devices in each simulated world (default {Setup.devices:,}; arrivals scaled alike)",
     )
@@ -85,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--replications",
-        type=_positive_int,
+        type=positive_int,
         default=Setup.replications,
         help=f"seeds per point, the same at every point (default {Setup.replications})",
     )
@@ -94,12 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-iterations",
-        type=_positive_int,
+        type=positive_int,
         default=Setup.max_iterations,
         help=f"most iterations of the optimiser (default {Setup.max_iterations})",
     )
     parser.add_argument(
-        "--workers", type=_positive_int, help="worker processes (default: every core)"
+        "--workers", type=positive_int, help="worker processes (default: every core)"
     )
     again = parser.add_mutually_exclusive_group()
     again.add_argument(

@@ -48,6 +48,8 @@ from sim.scenario.schema import Scenario
 MISMATCH_Z = 3.0
 #: a 95 % interval covering this share of a parameter's range or more: not identified
 UNIDENTIFIED_SPAN = 0.5
+#: a run of the solver that lowered χ² by more than this share is followed by another
+RESTART_GAIN = 0.02
 #: the smallest σ a row may have (an observation given with uncertainty 0 and a noiseless model)
 MIN_SIGMA = 1e-6
 Z95 = 1.959963984540054
@@ -75,6 +77,22 @@ class Row:
         if self.simulated is None:
             return None
         return (self.simulated - self.observation.value) / self.sigma
+
+    def record(self) -> dict[str, Any]:
+        """The row as the report, ``fit.json`` and :meth:`Fit.table` give it."""
+        z = self.residual
+        return {
+            "row": self.index,
+            "observable": self.key[0].value,
+            "qualifier": self.key[1],
+            "observed": self.observation.value,
+            "observed_se": self.observation.standard_error(),
+            "simulated_at_start": self.start,
+            "simulated": self.simulated,
+            "simulated_se": self.simulated_error,
+            "z": z,
+            "matched": z is not None and abs(z) <= MISMATCH_Z,
+        }
 
 
 @dataclass
@@ -131,23 +149,7 @@ class Fit:
 
     def table(self) -> pd.DataFrame:
         """Observed against simulated: one line per observation row in the fit."""
-        return pd.DataFrame(
-            [
-                {
-                    "row": row.index,
-                    "observable": row.key[0].value,
-                    "qualifier": row.key[1],
-                    "observed": row.observation.value,
-                    "observed_se": row.observation.standard_error(),
-                    "simulated_at_start": row.start,
-                    "simulated": row.simulated,
-                    "simulated_se": row.simulated_error,
-                    "z": row.residual,
-                    "matched": row.residual is not None and abs(row.residual) <= MISMATCH_Z,
-                }
-                for row in self.rows
-            ]
-        )
+        return pd.DataFrame([row.record() for row in self.rows])
 
     def estimates_table(self) -> pd.DataFrame:
         """One line per fitted parameter: start, value, standard error, 95 % interval."""
@@ -327,6 +329,10 @@ class Calibration:
             row.sigma = max(MIN_SIGMA, math.hypot(observed, simulated))
             row.start = point.mean.get(row.key)
 
+    def _chi_square(self, x: np.ndarray) -> float:
+        r = self._residuals(self.moments([x])[0])
+        return float(r @ r)
+
     def _steps(self, x: np.ndarray, high: np.ndarray) -> np.ndarray:
         """Forward steps, backward where a forward one would leave the bounds."""
         steps = np.array([p.step for p in self.parameters])
@@ -363,18 +369,29 @@ class Calibration:
                 [(self._residuals(o) - r0) / s for o, s in zip(others, steps, strict=True)]
             )
 
-        solution = optimize.least_squares(
-            residuals,
-            x0,
-            jac=jacobian,
-            bounds=(low, high),
-            method="trf",
-            x_scale="jac",
-            ftol=1e-3,
-            xtol=1e-3,
-            gtol=1e-8,
-            max_nfev=self.setup.max_iterations,
-        )
+        # A noisy objective makes the trust region shrink after a rejected step until the step
+        # tolerance stops the solver early; while budget remains and the last run still gained,
+        # the solver is restarted from where it stopped, with a fresh trust region.
+        x, budget, solution = x0, self.setup.max_iterations, None
+        while budget > 0:
+            before = self._chi_square(x)
+            solution = optimize.least_squares(
+                residuals,
+                x,
+                jac=jacobian,
+                bounds=(low, high),
+                method="trf",
+                x_scale="jac",
+                ftol=1e-4,
+                xtol=1e-4,
+                gtol=1e-8,
+                max_nfev=budget,
+            )
+            budget -= int(solution.nfev)
+            x = np.asarray(solution.x, dtype=float)
+            if solution.status == 0 or self._chi_square(x) > (1 - RESTART_GAIN) * before:
+                break
+        assert solution is not None
         x = np.asarray(solution.x, dtype=float)
         point = self.moments([x])[0]
         return self._outcome(x, jacobian(x, final=True), point, x0, solution)

@@ -13,7 +13,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from sim.calibration.fit import MISMATCH_Z, Estimate, Fit, Row
+from sim.calibration.fit import MISMATCH_Z, Estimate, Fit
 from sim.calibration.observations import Observable, Observation
 from sim.calibration.parameters import targets
 
@@ -97,7 +97,7 @@ def fit_json(fit: Fit) -> str:
         },
         "fixed": fit.fixed,
         "estimates": [_estimate(e) for e in fit.estimates],
-        "rows": [_row(r) for r in fit.rows],
+        "rows": [r.record() for r in fit.rows],
         "chi_square": fit.chi_square,
         "dof": fit.dof,
         "p_value": fit.p_value,
@@ -124,20 +124,6 @@ def _estimate(e: Estimate) -> dict[str, Any]:
         "identified": e.identified,
         "at_bound": e.at_bound,
         "observables": [_label(t) for t in e.parameter.drives],
-    }
-
-
-def _row(r: Row) -> dict[str, Any]:
-    return {
-        "row": r.index,
-        "observable": r.key[0].value,
-        "qualifier": r.key[1],
-        "observed": r.observation.value,
-        "observed_se": r.observation.standard_error(),
-        "simulated_at_start": r.start,
-        "simulated": r.simulated,
-        "simulated_se": r.simulated_error,
-        "z": r.residual,
     }
 
 

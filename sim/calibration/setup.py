@@ -13,8 +13,9 @@ class Setup:
     days: float = 365.0
     replications: int = 2
     seed: int = 0
-    #: the most Jacobians the fit evaluates (each costs one run per parameter and replication)
-    max_iterations: int = 8
+    #: the most evaluations of the objective (scipy's ``max_nfev``): each iteration makes one or
+    #: more, plus one Jacobian (a run per parameter and replication)
+    max_iterations: int = 12
 
     def seeds(self) -> list[int]:
         """The replication seeds, the same at every point (common random numbers)."""

@@ -23,7 +23,8 @@ EXAMPLES = {
 }
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
     try:
         value = int(text)
     except ValueError:
@@ -36,14 +37,14 @@ def _positive(text: str) -> int:
 def _execution_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--replications",
-        type=_positive,
+        type=positive_int,
         metavar="R",
         help="runs of each scenario, on seeds derived from measurement.seed "
         "(default: measurement.replications)",
     )
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="local worker processes, for replications or the household shards of one run "
         f"(default: every core, here {available_cores()})",

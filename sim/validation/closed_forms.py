@@ -49,8 +49,20 @@ ROTATION_RATE = 0.25
 ROTATION_MARGIN_DAYS = 30.0
 
 
-def _steady_world(devices: int, lag: dict[str, Any], campaigns: CampaignParams) -> WorldParams:
-    mu = UNINSTALL_RATE
+def steady_world(
+    devices: int,
+    lag: dict[str, Any],
+    campaigns: CampaignParams,
+    *,
+    uninstall_rate: float = UNINSTALL_RATE,
+) -> WorldParams:
+    """Android ≤ 12 devices installing and uninstalling at a steady rate μ, and nothing else.
+
+    No reinstall, rotation, replacement, user switch or settings toggle; the FCM lag as given,
+    no transient error, no inactivity expiry: the world of the closed forms (also the test
+    suite's, tests/world/test_simulation.py).
+    """
+    mu = uninstall_rate
     return WorldParams(
         population=PopulationParams(
             devices=devices,
@@ -84,7 +96,7 @@ def _steady_world(devices: int, lag: dict[str, Any], campaigns: CampaignParams) 
 
 def periodic_world(devices: int) -> WorldParams:
     """Steady installs and uninstalls, campaigns every T days, reports at once."""
-    return _steady_world(
+    return steady_world(
         devices,
         {"distribution": "fixed", "days": 0.0},
         CampaignParams(every_days=PERIOD_DAYS, first_campaign_day=FIRST_CAMPAIGN_DAY),
@@ -93,7 +105,7 @@ def periodic_world(devices: int) -> WorldParams:
 
 def poisson_world(devices: int) -> WorldParams:
     """The same world, campaigns at Poisson times with rate 1/T."""
-    return _steady_world(
+    return steady_world(
         devices,
         {"distribution": "fixed", "days": 0.0},
         CampaignParams(
@@ -106,7 +118,7 @@ def poisson_world(devices: int) -> WorldParams:
 
 def lagged_world(devices: int) -> WorldParams:
     """The periodic world with the default FCM lag (a shifted log-normal) drawn per token."""
-    return _steady_world(
+    return steady_world(
         devices,
         DEFAULT_FCM_LAG.model_dump(exclude_none=True),
         CampaignParams(every_days=PERIOD_DAYS, first_campaign_day=FIRST_CAMPAIGN_DAY),

@@ -43,6 +43,13 @@ def _calibrate(tmp_path: Path, *extra: str, text: str = OBSERVATIONS) -> int:
     )
 
 
+def _copy(folder: Path, to: Path) -> Path:
+    to.mkdir()
+    for path in folder.iterdir():
+        (to / path.name).write_bytes(path.read_bytes())
+    return to
+
+
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp_path = tmp_path_factory.mktemp("calibrate")
@@ -72,10 +79,7 @@ def test_the_folder_holds_the_scenario_the_fit_and_the_report(calibrated: Path) 
 def test_resume_reads_every_point_and_gives_the_same_fit(
     calibrated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    copy = tmp_path / "cal"
-    copy.mkdir()
-    for path in calibrated.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
+    copy = _copy(calibrated, tmp_path / "cal")
     before = json.loads((copy / "fit.json").read_text(encoding="utf-8"))
     assert _calibrate(tmp_path, "--out", str(copy), "--resume") == 0
     after = json.loads((copy / "fit.json").read_text(encoding="utf-8"))
@@ -94,10 +98,7 @@ def test_a_point_cut_short_is_run_again(tmp_path: Path) -> None:
 def test_resuming_other_inputs_is_refused(
     calibrated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    copy = tmp_path / "cal"
-    copy.mkdir()
-    for path in calibrated.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
+    copy = _copy(calibrated, tmp_path / "cal")
     code = _calibrate(tmp_path, "--out", str(copy), "--resume", "--seed", "99")
     assert code == 2
     assert "holds a calibration of other inputs (they differ in setup)" in capsys.readouterr().err
@@ -106,10 +107,7 @@ def test_resuming_other_inputs_is_refused(
 def test_an_earlier_calibration_is_kept_and_a_numbered_folder_written(
     calibrated: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "cal"
-    copy.mkdir()
-    for path in calibrated.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
+    copy = _copy(calibrated, tmp_path / "cal")
     before = {p.name: p.read_bytes() for p in copy.iterdir()}
     assert _calibrate(tmp_path, "--out", str(copy), "--quiet", "--max-iterations", "1") == 0
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before

@@ -12,7 +12,7 @@ import pytest
 
 from sim.calibration.evaluate import Evaluator
 from sim.calibration.fit import MISMATCH_Z, Calibration, CalibrationError, Fit, scaled
-from sim.calibration.observations import Observable, Observation, Observations
+from sim.calibration.observations import Observable, Observation, Observations, PlatformClass
 from sim.calibration.setup import Setup
 from sim.calibration.synthetic import observe
 from sim.scenario.library import packaged_file
@@ -95,14 +95,25 @@ def test_observations_no_parameter_set_can_produce_are_flagged(base: Scenario) -
 
 
 def test_a_parameter_the_data_cannot_move_is_not_identified(base: Scenario) -> None:
-    # the reference registry moves a token on login (R2): no device ever shows two users'
-    # tokens, whatever the share of shared devices, so this row cannot pin that share down
-    rows = (Observation(Observable.MULTI_USER_DEVICE_SHARE, 0.0, 1, n=5000),)
-    fit = _fit(base, Observations("shared.toml", rows), Setup(400, 31.0, 1, 3, 2))
+    # a world without browsers: the web opt-in row has nothing to be measured on, so the web
+    # opt-in share moves nothing the fit can see
+    no_web = base.with_values(
+        {
+            "population.platform_share": {
+                "ios": 0.5,
+                "android_legacy": 0.2,
+                "android_13": 0.3,
+                "web": 0.0,
+            }
+        }
+    )
+    rows = (Observation(Observable.OPT_IN_SHARE, 0.1, 1, n=5000, platform=PlatformClass.WEB),)
+    fit = _fit(no_web, Observations("web.toml", rows), Setup(300, 31.0, 1, 3, 2))
     [estimate] = fit.estimates
-    assert estimate.parameter.path == "population.shared_device_share"
+    assert estimate.parameter.path == "permission.web_gesture_opt_in_share"
     assert not estimate.identified
     assert any("is not identified" in w for w in fit.warnings)
+    assert any("this world cannot simulate it" in w for w in fit.warnings)
 
 
 def test_rows_without_a_standard_error_are_refused_up_front(base: Scenario) -> None:

@@ -12,12 +12,10 @@ from scipy import stats
 from sim.metrics.truth import TokenTruth, classify_token
 from sim.platforms import PROVIDER_OF
 from sim.simulation import Simulation, simulate
+from sim.validation.closed_forms import steady_world
 from sim.world import (
-    BehaviourParams,
     CampaignParams,
-    PermissionParams,
     PopulationParams,
-    ProviderParams,
     TruthEvent,
     WorldParams,
 )
@@ -142,34 +140,11 @@ def test_dead_tokens_match_the_closed_form(lag: dict[str, object]):
     the mean of the lag distribution.
     """
     mu, n, period = 0.01, 1500, 7.0
-    params = WorldParams(
-        population=PopulationParams(
-            devices=n,
-            platform_share={"android_legacy": 1.0},
-            shared_device_share=0.0,
-            login_share=0.0,
-            arrivals_per_day=mu * n,
-        ),
-        behaviour=BehaviourParams(
-            session_rate_per_day=0.05,
-            session_rate_log_sigma=0.0,
-            uninstall_by_day1_share=1 - math.exp(-mu),
-            uninstall_by_day30_share=1 - math.exp(-30 * mu),
-            uninstall_later_per_day=mu,
-            reinstall_share=0.0,
-            first_launch_delay_mean_days=0.0,
-            app_update_per_day=0.0,
-            os_reinstall_per_day=0.0,
-            provider_rotation_per_day=0.0,
-            device_replacement_per_day=0.0,
-            user_switch_per_day=0.0,
-            logout_per_day=0.0,
-        ),
-        permission=PermissionParams(turn_off_per_day=0.0, turn_on_per_day=0.0),
-        providers=ProviderParams.model_validate(
-            {"fcm_lag": lag, "transient_error_share": 0.0, "fcm_inactivity_days": 36_500.0}
-        ),
-        campaigns=CampaignParams(every_days=period, first_campaign_day=0.25),
+    params = steady_world(
+        n,
+        lag,
+        CampaignParams(every_days=period, first_campaign_day=0.25),
+        uninstall_rate=mu,
     )
     mean_lag = params.providers.uninstall_lag("fcm").mean
     warm_up, days = 28.25, 168.0
