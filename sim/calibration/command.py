@@ -87,7 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-iterations",
         type=positive_int,
         default=Setup.max_iterations,
-        help=f"most iterations of the optimiser (default {Setup.max_iterations})",
+        help="most evaluations of the objective (scipy's max_nfev; default "
+        f"{Setup.max_iterations}): each runs one point, and each iteration adds a Jacobian "
+        "(one point per parameter)",
     )
     parser.add_argument(
         "--workers", type=positive_int, help="worker processes (default: every core)"
