@@ -32,6 +32,10 @@ TARGET_EXPONENT = 1.1
 # -- derived figures ---------------------------------------------------------------------------
 
 
+#: a device-year is one device simulated for this many days
+DAYS_PER_YEAR = 365.0
+
+
 def derive(world: Json, bare: Json | None) -> Json:
     """Rates, ratios and memory of one measured world run (and its bare loop, if run)."""
     devices = int(world["devices"])
@@ -43,8 +47,13 @@ def derive(world: Json, bare: Json | None) -> Json:
     rates = [c["targeted"] / c["seconds"] for c in campaigns if c["seconds"] > 0]
     net_bytes = (int(world["peak_rss_kib"]) - int(world["baseline_rss_kib"])) * KIB
     cpu_loop = world.get("cpu_seconds_loop")
+    device_years = devices * float(world["days"]) / DAYS_PER_YEAR
     derived: Json = {
         "wall_seconds": float(world["seconds_total"]),
+        # the figure users feel: wall time per 1,000 device-years of the baseline world
+        "seconds_per_1000_device_years": float(world["seconds_total"]) / (device_years / 1000)
+        if device_years > 0
+        else None,
         "loop_seconds": loop,
         "cpu_seconds": world.get("cpu_seconds_total"),
         "cpu_loop_seconds": cpu_loop,
@@ -320,6 +329,7 @@ RUN_COLUMNS = (
     "sends/s",
     "peak RSS MiB",
     "B/device",
+    "s / 1,000 device-years",
 )
 
 
@@ -341,6 +351,7 @@ def _run_cells(run: Json) -> list[str]:
         _num(d["sends_per_second"], ",.0f"),
         _num(d["peak_rss_mib"], ",.0f"),
         _num(d["bytes_per_device"], ",.0f"),
+        _num(d.get("seconds_per_1000_device_years"), ".2f"),
     ]
 
 
