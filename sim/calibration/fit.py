@@ -260,7 +260,6 @@ class Calibration:
         self._memo: dict[tuple[float, ...], PointMoments] = {}
         self.runs = 0
         self.iterations = 0
-        self.best = math.inf
 
     # -- points ------------------------------------------------------------------------------
 
@@ -348,11 +347,7 @@ class Calibration:
             return self._outcome(x0, np.zeros((len(self.rows), 0)), start_point, x0, None)
 
         def residuals(x: np.ndarray) -> np.ndarray:
-            r = self._residuals(self.moments([x])[0])
-            chi_square = float(r @ r)
-            if chi_square < self.best:
-                self.best = chi_square
-            return r
+            return self._residuals(self.moments([x])[0])
 
         def jacobian(x: np.ndarray, *, final: bool = False) -> np.ndarray:
             steps = self._steps(x, high)

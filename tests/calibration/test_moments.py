@@ -16,7 +16,7 @@ from sim.calibration.moments import (
 from sim.calibration.observations import Observable
 from sim.simulation import Simulation
 from sim.world.device import SHOWING
-from sim.world.params import BehaviourParams, PermissionParams, PopulationParams, WorldParams
+from sim.world.params import BehaviourParams, PopulationParams, WorldParams
 
 
 def _run(params: WorldParams, days: float, seed: int = 3) -> tuple[Simulation, Moments]:
@@ -127,11 +127,8 @@ def test_bounce_rates_are_per_provider_and_leave_probes_out() -> None:
     assert moments.value(Observable.CAMPAIGN_CADENCE_DAYS) == pytest.approx(7.0)
 
 
-def test_a_late_recorder_and_a_silent_world_give_empty_moments() -> None:
-    params = WorldParams(
-        population=PopulationParams(devices=0),
-        permission=PermissionParams(),
-    )
+def test_a_world_without_devices_gives_empty_moments() -> None:
+    params = WorldParams(population=PopulationParams(devices=0))
     _, moments = _run(params, 10.0)
     assert moments.value(Observable.UNINSTALLED_BY_DAY1_SHARE) is None
     assert moments.count(Observable.UNINSTALLED_BY_DAY1_SHARE) == 0
