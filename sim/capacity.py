@@ -479,8 +479,8 @@ def _way_out(
 ) -> str:
     """The smallest household split that fits with the most workers, else a cluster, else less.
 
-    ``cluster``: the command can run on a Dask cluster (experiments can; a single run's shards
-    run on local workers only).
+    ``cluster``: the way out may name a Dask cluster (``--dask``: an experiment's runs, or a single
+    run's household shards).
     """
     counts = sorted({max(2, scenario.measurement.shards), *(2**n for n in range(1, 21))})
     counts = [count for count in counts if count >= scenario.measurement.shards]
@@ -557,8 +557,7 @@ def check_capacity(
     command is estimated longer than :data:`LONG_SECONDS`. With ``remote`` (``--dask ADDRESS``)
     the worlds' memory is not checked against this machine, only against
     :data:`LARGEST_MACHINE_BYTES`, and a warning says so. ``workers``, ``runs`` and ``cores`` are
-    those of :func:`estimate`; ``cluster`` False leaves the Dask cluster out of the way out (a
-    single run cannot use one).
+    those of :func:`estimate`; ``cluster`` False leaves the Dask cluster out of the way out.
     """
     guess = estimate(scenario, workers=workers, runs=runs, cores=cores, remote=remote)
     size = _Size.of(scenario)

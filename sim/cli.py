@@ -24,6 +24,7 @@ from sim import __version__
 from sim.calibration.command import EXAMPLE as CALIBRATE_EXAMPLE
 from sim.calibration.command import add_arguments as add_calibrate_arguments
 from sim.capacity import check_capacity
+from sim.cluster import NO_DASK, describe, is_remote
 from sim.conformance.command import EXAMPLE as CONFORM_EXAMPLE
 from sim.conformance.command import add_arguments as add_conform_arguments
 from sim.experiment.arguments import add_commands, add_replication_options
@@ -299,21 +300,31 @@ def _run(args: argparse.Namespace) -> int:
             source,
             [("--resume", "continues an experiment: use it with --replications R (R > 1)")],
         )
-    if args.dask is not None:
+    dask: str | None = args.dask
+    if dask is not None and scenario.measurement.shards < 2:
         raise ScenarioError(
             source,
             [
                 (
                     "--dask",
-                    "runs the runs of an experiment on a cluster: use it with --replications R "
-                    "(R > 1), sweep or compare; a single run's household shards run on local "
-                    "--workers",
+                    "runs a single run's household shards: set measurement.shards ≥ 2, or use "
+                    "--replications",
                 )
             ],
         )
+    if dask is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            print(f"pushsim: {NO_DASK}", file=sys.stderr)
+            return 2
     workers = args.workers if args.workers is not None else available_cores()
-    # too big for this machine: exit 2 now, with the estimate and the way out
-    for warning in check_capacity(scenario, source, workers=workers, cluster=False):
+    # too big for this machine: exit 2 now, with the estimate and the way out. "local" is a
+    # LocalCluster here, sized like a pool; a remote cluster's memory is not this machine's
+    remote = dask is not None and is_remote(dask)
+    for warning in check_capacity(
+        scenario, source, workers=workers, remote=remote, cluster=dask is not None
+    ):
         print(f"pushsim: {warning}", file=sys.stderr)
     results = ResultsFolder(
         out, overwrite=args.overwrite, needed_bytes=_output_bytes(scenario, args.events)
@@ -326,6 +337,13 @@ def _run(args: argparse.Namespace) -> int:
     with stack:
         for note in results.notes:
             print(f"pushsim: {note}", file=sys.stderr)
+        if dask is not None and not args.quiet:
+            where = describe(dask, min(workers, scenario.measurement.shards))
+            print(
+                f"running {scenario.measurement.shards} household shards on {where} "
+                f"→ {results.folder}/",
+                file=sys.stderr,
+            )
         from sim.output import write_results  # heavy imports (pandas, matplotlib) only now
         from sim.runner import run_scenario
 
@@ -346,7 +364,16 @@ def _run(args: argparse.Namespace) -> int:
                 event_log=args.events,
                 progress=progress if show else None,
                 workers=workers,
+                dask=dask,
             )
+        except (OSError, TimeoutError) as error:
+            if dask is None:
+                raise
+            print(
+                f"pushsim: cannot use the Dask cluster at {dask}: {error}; no results written",
+                file=sys.stderr,
+            )
+            return 2
         finally:
             if progress_bar is not None:
                 progress_bar.close()

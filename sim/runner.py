@@ -2,7 +2,8 @@
 
 The day-by-day loop exists only to report progress; it does not change results (SimPy runs the
 same events in the same order whether it is stopped every day or not). A scenario with
-``measurement.shards`` > 1 runs as household shards (:mod:`sim.sharding`), on ``workers`` processes.
+``measurement.shards`` > 1 runs as household shards (:mod:`sim.sharding`), on ``workers`` processes
+or a Dask cluster.
 """
 
 from __future__ import annotations
@@ -25,14 +26,19 @@ def run_scenario(
     event_log: bool = False,
     progress: Progress | None = None,
     workers: int = 1,
+    dask: str | None = None,
 ) -> RunResult:
     """Run ``scenario`` once; ``seed`` and ``days`` override its measurement section.
 
     ``progress`` is called with the number of days simulated so far, about once a day (for a
     sharded scenario: as shards finish). ``workers`` processes run the shards of a sharded
-    scenario; the result does not depend on it.
+    scenario, or ``dask`` names a Dask cluster to run them on (a scheduler's address, or
+    ``"local"`` for a LocalCluster of ``workers`` processes; a ValueError for a scenario of one
+    shard); the result depends on neither.
     """
     measurement = scenario.measurement
+    if dask is not None and measurement.shards < 2:
+        raise ValueError("dask runs the household shards of a run: measurement.shards must be >= 2")
     run_days = days if days is not None else measurement.days
     run_seed = seed if seed is not None else measurement.seed
     if measurement.shards > 1:
@@ -42,6 +48,7 @@ def run_scenario(
             seed=run_seed,
             shards=measurement.shards,
             workers=workers,
+            dask=dask,
             sample_every_days=measurement.sample_every_days,
             event_log=event_log,
             progress=progress,

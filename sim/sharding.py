@@ -3,17 +3,19 @@
 A scenario with ``measurement.shards = K`` splits its world's households into K shards (household
 number modulo K, from the population drawn exactly as an unsharded run draws it). Each shard is a
 world of its own — registry, providers, campaigns on the same schedule, arrivals at 1/K of the
-rate, random streams derived from (seed, shard) — simulated alone, serially or on a pool of worker
-processes. :func:`sim.metrics.results.merge` joins the shards' results into one result of the
-unsharded shape.
+rate, random streams derived from (seed, shard) — simulated alone: serially, on a pool of local
+worker processes, or on a Dask cluster (``dask``: a scheduler's address, or ``"local"`` for a
+LocalCluster; see :mod:`sim.cluster` and ``docs/cluster.md``), one task per shard.
+:func:`sim.metrics.results.merge` joins the shards' results into one result of the unsharded
+shape, in the calling process, which holds every shard's result until the merge is done.
 
 Nothing in the model crosses households except campaigns (each shard sends every campaign to its
 own audience at the same time), arrivals (each shard has its own arrival stream) and the SDK's
 batched flush (a batch forms per world, so a call may reach the registry at another moment within
 the flush delay). A sharded run is therefore statistically equivalent to the unsharded one, not
-equal to it: the streams differ. With
-K = 1 it *is* the unsharded run. The result never depends on the number of workers: each shard's
-result depends only on (scenario, seed, shard), and the shards are merged in shard order.
+equal to it: the streams differ. With K = 1 it *is* the unsharded run. The result never depends
+on where the shards ran nor on the number of workers: each shard's result depends only on
+(scenario, seed, shard), and the shards are merged in shard order.
 
 Event logs: provider token strings are only unique within a world, so the tokens in a shard's
 event log get the shard's prefix (``s1-apns-1f``), like the devices created during the run.
@@ -76,12 +78,17 @@ def simulate_sharded(
     sample_every_days: float = 1.0,
     event_log: bool = False,
     progress: Progress | None = None,
+    dask: str | None = None,
 ) -> RunResult:
     """Simulate ``params`` split into ``shards`` household shards; merge their results.
 
-    ``workers`` > 1 runs the shards on a pool of that many processes (at most one per shard);
-    the result is the same, byte for byte, whatever the number of workers. ``progress`` is
-    called as shards finish, with ``days`` × the share of shards done.
+    ``workers`` > 1 runs the shards on a pool of that many processes (at most one per shard).
+    ``dask`` runs them on a Dask cluster instead, one task per shard: a scheduler's address
+    (``"tcp://host:8786"``, its workers' count is the cluster's), or ``"local"`` for a
+    LocalCluster of ``min(workers, shards)`` processes started and closed here
+    (:func:`sim.cluster.dask_client`; :class:`sim.cluster.MissingDaskError` without Dask). The
+    result is the same, byte for byte, wherever the shards run. ``progress`` is called as shards
+    finish (in shard order), with ``days`` × the share of shards done.
     """
     if shards < 1:
         raise ValueError(f"shards must be >= 1, got {shards}")
@@ -98,7 +105,18 @@ def simulate_sharded(
         if progress is not None:
             progress(days * len(results) / shards)
 
-    if workers == 1 or shards == 1:
+    if dask is not None:
+        from sim.cluster import dask_client  # Dask is optional, and heavy to import
+
+        with dask_client(dask, min(workers, shards)) as client:
+            futures = [client.submit(run_shard, run, pure=False) for run in runs]
+            try:
+                for future in futures:  # in shard order
+                    finished(future.result())
+            except BaseException:  # an error, Ctrl-C or SIGTERM: stop the shards still to come
+                client.cancel(futures)
+                raise
+    elif workers == 1 or shards == 1:
         for run in runs:
             finished(run_shard(run))
     else:

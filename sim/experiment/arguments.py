@@ -53,7 +53,8 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
         "--dask",
         metavar="ADDRESS",
         help="run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a "
-        "LocalCluster of --workers processes (needs pushsim[distributed])",
+        "LocalCluster of --workers processes: an experiment's runs, or a single run's household "
+        "shards (measurement.shards >= 2) (needs pushsim[distributed])",
     )
 
 

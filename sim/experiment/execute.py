@@ -12,13 +12,14 @@ worker count or the finishing order.
   exit when the caller dies (:mod:`sim.workers`); closed with runs unfinished (Ctrl-C, SIGTERM,
   an error), the pool is stopped at once, its workers terminated;
 - :class:`DaskExecutor`: a Dask ``distributed`` cluster at an address, or ``"local"`` for a
-  ``LocalCluster`` of worker processes (the ``pushsim[distributed]`` extra). Remote workers need
-  pushsim installed; results come back to the caller, which alone writes files.
+  ``LocalCluster`` of worker processes (the ``pushsim[distributed]`` extra), started and closed
+  by :func:`sim.cluster.dask_client`. Remote workers need pushsim installed; results come back
+  to the caller, which alone writes files.
 """
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -27,23 +28,16 @@ from typing import Any
 
 import pandas as pd
 
+# NO_DASK and MissingDaskError are imported from here by the experiment commands
+from sim.cluster import NO_DASK as NO_DASK
+from sim.cluster import MissingDaskError as MissingDaskError
+from sim.cluster import dask_client, describe, import_distributed
 from sim.experiment.plan import Run
 from sim.experiment.table import long_table
-from sim.interruption import deferred
 from sim.metrics.results import RunResult
 from sim.runner import run_scenario
 from sim.scenario.schema import Scenario
 from sim.workers import start_pool, stop_pool, submit_all
-
-#: the exit message when Dask is asked for but not installed
-NO_DASK = "--dask needs Dask distributed: pip install 'pushsim[distributed]'"
-
-
-class MissingDaskError(ImportError):
-    """Dask distributed is not installed (install the ``pushsim[distributed]`` extra)."""
-
-    def __init__(self) -> None:
-        super().__init__(NO_DASK)
 
 
 def simulate(document: dict[str, Any], seed: int) -> RunResult:
@@ -139,39 +133,17 @@ class ProcessExecutor(Executor):
 
 
 class DaskExecutor(Executor):
-    """A Dask distributed cluster: ``address`` of a scheduler, or ``"local"``."""
+    """A Dask cluster: a scheduler's ``address``, or ``"local"`` (see :mod:`sim.cluster`)."""
 
     def __init__(
         self, address: str, workers: int, work: Callable[[Run], pd.DataFrame] = run_rows
     ) -> None:
-        try:
-            distributed: Any = importlib.import_module("distributed")
-        except ImportError:
-            raise MissingDaskError() from None
+        distributed = import_distributed()
         self.work = work
-        self._cluster: Any = None
-        self._client: Any = None
         self._pending: dict[Any, tuple[Any, Run]] = {}
-        if address == "local":
-            try:
-                # a cluster stopped in the middle of its start cannot be closed (and complains
-                # at exit): Ctrl-C or SIGTERM take effect once it has started, and close it
-                with deferred():
-                    self._cluster = distributed.LocalCluster(
-                        n_workers=workers,
-                        threads_per_worker=1,
-                        processes=True,
-                        dashboard_address=None,
-                        silence_logs=40,  # logging.ERROR
-                    )
-                    self._client = distributed.Client(self._cluster)
-            except BaseException:
-                self.close()
-                raise
-            self.description = f"Dask LocalCluster of {workers} worker processes"
-        else:
-            self._client = distributed.Client(address, timeout="10s")
-            self.description = f"Dask cluster at {address}"
+        self._stack = contextlib.ExitStack()
+        self._client: Any = self._stack.enter_context(dask_client(address, workers))
+        self.description = describe(address, workers)
         self._as_completed = distributed.as_completed
 
     def results(self, runs: Sequence[Run]) -> Iterator[tuple[Run, pd.DataFrame]]:
@@ -190,12 +162,7 @@ class DaskExecutor(Executor):
         if self._pending:
             self._client.cancel([future for future, _ in self._pending.values()])
             self._pending = {}
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        self._stack.close()
 
 
 def make_executor(workers: int = 1, dask: str | None = None) -> Executor:

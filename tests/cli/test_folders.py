@@ -365,7 +365,7 @@ def test_a_run_too_big_for_this_machine_is_refused_before_anything(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_dask_on_a_single_run_is_refused(tmp_path, capsys, no_simulation):
+def test_dask_on_a_single_run_of_one_shard_is_refused(tmp_path, capsys, no_simulation):
     assert main(run(tmp_path / "res", "--dask", "local")) == 2
-    assert "--dask: runs the runs of an experiment on a cluster" in capsys.readouterr().err
+    assert "--dask: runs a single run's household shards" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

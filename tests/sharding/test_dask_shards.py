@@ -1,0 +1,189 @@
+"""A single run's household shards on a Dask LocalCluster: the same result as on this process.
+
+Each shard's result depends only on (scenario, seed, shard) and the shards are merged in shard
+order, so where they ran does not show: not in the merged tables, not in the files ``pushsim run``
+writes. Two LocalCluster starts in all (one per test that needs one: a few seconds each); a busy
+2-core machine only makes them slower, so the timeouts are generous and nothing is timed. Every
+process a cluster started must be gone when its test ends.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.metrics.results import RunResult
+from sim.sharding import simulate_sharded
+from sim.world import WorldParams
+from tests.cli import REPO
+
+distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
+psutil = pytest.importorskip("psutil")
+
+SHARDS = 3
+PARAMS = WorldParams().changed(
+    population={"devices": 300, "arrivals_per_day": 1.2, "shared_device_share": 0.3},
+    policy={"uninstall_tracking": True},
+)
+BASELINE = REPO / "scenarios" / "baseline.toml"
+SMALL = [
+    "--set",
+    "population.devices=300",
+    "--set",
+    "population.arrivals_per_day=1.2",
+    "--days",
+    "30",
+    "--set",
+    "measurement.warm_up_days=5",
+]
+#: seconds a process a cluster started may take to exit once the cluster is closed
+EXIT_WAIT = 60.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def patient_dask() -> Iterator[None]:
+    """Dask's connect timeouts stretched for a loaded CI machine (workers get the config too)."""
+    with dask.config.set(
+        {"distributed.comm.timeouts.connect": "120s", "distributed.comm.timeouts.tcp": "120s"}
+    ):
+        yield
+
+
+def _helper(process: Any) -> bool:
+    """multiprocessing's resource tracker: one per interpreter, reused, gone when it ends."""
+    try:
+        return any("resource_tracker" in part for part in process.cmdline())
+    except psutil.Error:  # gone already
+        return True
+
+
+@pytest.fixture
+def no_process_left() -> Iterator[None]:
+    """Fail the test if a process it started (a nanny, a worker) outlives it."""
+    me = psutil.Process()
+    before = {child.pid for child in me.children(recursive=True)}
+    yield
+    deadline = time.monotonic() + EXIT_WAIT
+    left = [c for c in me.children(recursive=True) if c.pid not in before and not _helper(c)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = [c for c in left if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert not left, f"still running: {[(c.pid, c.cmdline()) for c in left]}"
+
+
+def _frames(result: RunResult) -> dict[str, pd.DataFrame]:
+    return result.frames()
+
+
+def test_shards_on_a_local_cluster_merge_to_the_local_result(no_process_left):
+    here = simulate_sharded(PARAMS, days=30, seed=4, shards=SHARDS, workers=1, event_log=True)
+    done: list[float] = []
+    there = simulate_sharded(
+        PARAMS,
+        days=30,
+        seed=4,
+        shards=SHARDS,
+        workers=2,
+        event_log=True,
+        progress=done.append,
+        dask="local",
+    )
+    assert done == [10.0, 20.0, 30.0]  # one call per shard, in shard order
+    expected, got = _frames(here), _frames(there)
+    assert list(got) == list(expected) and "events" in got
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(got[name], frame, check_exact=True, obj=name)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("*.csv"))}
+
+
+def test_pushsim_run_dask_local_writes_the_same_files(tmp_path, capsys, no_process_left):
+    shards = ["--set", f"measurement.shards={SHARDS}"]
+    assert (
+        main(
+            [
+                "run",
+                str(BASELINE),
+                *SMALL,
+                *shards,
+                "--workers",
+                "1",
+                "--quiet",
+                "--out",
+                str(tmp_path / "here"),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "run",
+                str(BASELINE),
+                *SMALL,
+                *shards,
+                "--dask",
+                "local",
+                "--workers",
+                "2",
+                "--out",
+                str(tmp_path / "there"),
+            ]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert f"running {SHARDS} household shards on Dask LocalCluster of 2 worker processes" in err
+    here, there = _files(tmp_path / "here"), _files(tmp_path / "there")
+    assert "timeseries.csv" in here and "funnel.csv" in here
+    assert list(there) == list(here)
+    for name, content in here.items():
+        assert there[name] == content, name
+    for name in ("summary.json", "scenario.resolved.toml"):
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+
+
+def test_dask_on_a_run_of_one_shard_is_refused(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "run",
+                str(BASELINE),
+                *SMALL,
+                "--dask",
+                "local",
+                "--quiet",
+                "--out",
+                str(tmp_path / "res"),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert (
+        "--dask: runs a single run's household shards: set measurement.shards ≥ 2, "
+        "or use --replications" in err
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_dask_the_message_says_what_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
+    shards = ["--set", f"measurement.shards={SHARDS}"]
+    out = tmp_path / "res"
+    assert main(["run", str(BASELINE), *SMALL, *shards, "--dask", "local", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == "pushsim: --dask needs Dask distributed: pip install 'pushsim[distributed]'\n"
+    assert list(tmp_path.iterdir()) == []
