@@ -178,8 +178,10 @@ class TruthTally:
         if flush is not None:  # a registry that batches (HTTP): its pending events arrive now
             flush()
         devices = self.world.devices
-        if len(devices) > self._devices_seen:  # devices that joined (restored ones have no event)
-            self._dirty_devices.update(itertools.islice(devices, self._devices_seen, None))
+        joined = len(devices) - self._devices_seen
+        if joined > 0:  # devices that joined (restored ones have no event): the newest, read
+            # from the end, so a sample costs what joined since the last, not every device ever
+            self._dirty_devices.update(itertools.islice(reversed(devices), joined))
             self._devices_seen = len(devices)
         dirty_tokens, self._dirty_tokens = self._dirty_tokens, set()
         dirty_devices, self._dirty_devices = self._dirty_devices, set()

@@ -227,6 +227,30 @@ class RegistryCore:
         ``implicit_permission`` marks a platform where permission is never asked (Android 12 and
         below). Returns the record now held for the slot, if any.
         """
+        if token.__class__ is str:
+            # the most common call by far: the token, permission and slot already held, at a
+            # time not before the registry's clock. Only the times move; the same as below.
+            record = self._tokens.get(token)
+            if (
+                record is not None
+                and record.device == device
+                and record.app == app
+                and record.platform is platform
+                and record.provisional is provisional
+                and record.foreground is (foreground or provisional)
+                and self._now <= now <= LAST_TIME
+            ):
+                self._now = now
+                if self._policy.refresh_on_session_start:
+                    record.registered_at = now
+                record.last_session_at = now
+                sessions = self._sessions.get(app)
+                if sessions is not None:
+                    sessions.touch(token, now)
+                quiet = self._quiet.get(app)
+                if quiet is not None:
+                    quiet.touch(token, now)
+                return record
         if device.__class__ is not str or not device:
             check_id("device", device)
         if token is not None and (token.__class__ is not str or not token):
