@@ -14,6 +14,7 @@ from sim.metrics.results import RunResult
 from sim.scenario.schema import Scenario
 from sim.sharding import simulate_sharded
 from sim.simulation import Simulation
+from sim.world.world import collector_paused
 
 Progress = Callable[[float], None]
 
@@ -63,11 +64,12 @@ def run_scenario(
     )
     try:
         day = 0.0
-        while day < run_days:
-            day = min(run_days, day + 1.0)
-            simulation.run(day)
-            if progress is not None:
-                progress(day)
+        with collector_paused():  # for the whole run, not day by day (see World.run)
+            while day < run_days:
+                day = min(run_days, day + 1.0)
+                simulation.run(day)
+                if progress is not None:
+                    progress(day)
         result = simulation.result()
     finally:
         simulation.close()

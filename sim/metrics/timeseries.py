@@ -97,6 +97,7 @@ class TimeSeries:
         env = self.world.env
         while True:
             yield env.timeout(self.interval)
+            self.world.settle(env.now)
             self.sample()
 
     def sample(self) -> None:

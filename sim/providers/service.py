@@ -353,6 +353,17 @@ class PushService(ABC):
         """True if this service ever issued ``token``."""
         return token in self._tokens
 
+    def deadlines(self, token: str) -> tuple[float, float, float]:
+        """``(died_at, last_connect, inactivity_days)`` of an issued token.
+
+        The token delivers at a time t (no later call to the service changing it) exactly when
+        ``t < died_at and not t > last_connect + inactivity_days``; each :meth:`connect` at such
+        a t moves ``last_connect`` to t. Lets a caller know ahead how long connections keep a
+        token alive without asking at each one.
+        """
+        state = self._state(token, "deadlines")
+        return state.died_at, state.last_connect, self._expiry_days
+
     def accepts(self, now: float, token: str) -> bool:
         """True if a send would be answered 2xx, ignoring transient errors and credentials."""
         self._advance(now)

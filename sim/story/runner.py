@@ -218,6 +218,7 @@ def _play(story: Story, registry: GuardedRegistry | None) -> StoryReport:
         def run(_event: Any) -> None:
             if stopped:
                 return
+            ctx.world.settle(env.now)  # a deferred call the registry refuses stops the world
             try:
                 STEP_ACTIONS[step.do](ctx, step)
             except (*_IMPOSSIBLE, RegistryFailure) as error:
@@ -255,6 +256,8 @@ def _play(story: Story, registry: GuardedRegistry | None) -> StoryReport:
 
     def expect_callback(index: int, expectation: Expectation) -> Callable[[Any], None]:
         def run(_event: Any) -> None:
+            if not stopped:
+                ctx.world.settle(env.now)  # as for a step
             checked.add(index)
             if stopped:
                 results.append(not_checked(expectation))

@@ -7,12 +7,14 @@ behaviour and the scripted stories drive exactly the same code.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 
 from sim.platforms import PROVIDER_OF, Platform, Provider
 from sim.providers import PushService, TokenDeath
 from sim.providers.config import RandomSource
 from sim.world.device import ANONYMOUS, SHOWING, Device, DeviceKind, Permission
+from sim.world.quiet import QuietSessions
 from sim.world.sdk import Sdk
 from sim.world.signals import Signals, Truth, TruthEvent
 
@@ -21,6 +23,7 @@ from sim.world.signals import Signals, Truth, TruthEvent
 _WEB, _ANDROID_LEGACY = DeviceKind.WEB, DeviceKind.ANDROID_LEGACY
 _NOT_ASKED, _DISMISSED = Permission.NOT_ASKED, Permission.DISMISSED
 _GRANTED, _PROVISIONAL = Permission.GRANTED, Permission.PROVISIONAL
+INF = math.inf
 
 
 class Answer(StrEnum):
@@ -75,6 +78,11 @@ class Actions:
             for platform in Platform
             if PROVIDER_OF[platform] in providers
         }
+        #: sessions that change nothing on their device, reported without waking it
+        self.quiet = QuietSessions(self._report_session, sdk)
+        #: report the quiet sessions and deliver the SDK batches due by a time (see
+        #: :mod:`sim.world.quiet`): called before anything reads or changes the world
+        self.settle = self.quiet.settle
 
     def add_device(self, device: Device) -> Device:
         """Add a device to the world."""
@@ -98,6 +106,7 @@ class Actions:
         new: str | None = None,
     ) -> None:
         if self.signals.truth:
+            self.settle(now)  # truth listeners may read the registry
             self.signals.emit_truth(
                 TruthEvent(
                     now,
@@ -110,6 +119,21 @@ class Actions:
                     new,
                 )
             )
+
+    def token_deadlines(self, device: Device) -> tuple[float, float, float]:
+        """Until when the device's sessions need no new token: ``(died_at, connected, limit)``.
+
+        A session at t issues no token while ``t < died_at and not t > connected + limit``, and a
+        session moves ``connected`` to t (the token's :meth:`~sim.providers.PushService.deadlines`).
+        A page without permission needs no token (no deadline); any other device without one
+        gets one at its next session (``died_at`` is -inf).
+        """
+        token = device.token
+        if token is None:
+            if device.kind is _WEB and device.permission is not _GRANTED:
+                return INF, 0.0, INF
+            return -INF, 0.0, INF
+        return self._service_of[device.platform].deadlines(token)
 
     def _require(self, device: Device, *, installed: bool = True, launched: bool = False) -> None:
         if device.retired:
@@ -130,6 +154,7 @@ class Actions:
         if kind is _WEB and permission is not _GRANTED:
             token = None  # a page without a push subscription
         self.sdk.session_start(
+            now,
             device=device.install_id,
             app=self.app,
             platform=device.platform,
@@ -272,7 +297,7 @@ class Actions:
         if device.user == user:
             return
         device.user = user
-        self.sdk.change_user(device=device.install_id, app=self.app, user=user)
+        self.sdk.change_user(now, device=device.install_id, app=self.app, user=user)
         self._signal(now, Truth.LOGIN, device)
 
     def logout(self, now: float, device: Device) -> None:
@@ -281,7 +306,7 @@ class Actions:
         if device.user is None or device.user.startswith(ANONYMOUS):
             return
         device.user = None
-        self.sdk.log_out(device=device.install_id, app=self.app)
+        self.sdk.log_out(now, device=device.install_id, app=self.app)
         self._signal(now, Truth.LOGOUT, device)
 
     def rotate(self, now: float, device: Device, cause: TokenDeath) -> None:

@@ -3,7 +3,9 @@
 One process per device, one SimPy event per real state change. The process keeps the absolute
 time of each competing clock (next session, uninstall, permission toggle, update, rotation, user
 switch, logout, replacement) and sleeps until the earliest; exponential clocks are memoryless, so
-only the clock that fired is redrawn. Every draw comes from a named stream (common random numbers).
+only the clock that fired is redrawn. Sessions that change nothing on the device are drawn ahead
+and reported by the world without waking it (:mod:`sim.world.quiet`). Every draw comes from a
+named stream (common random numbers).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from sim.world.params import WorldParams
 from sim.world.streams import Streams
 
 INF = math.inf
+#: the most quiet sessions of one device handed to the world at a time (see Behaviour._defer_quiet)
+QUIET_RUN = 16
 #: read on every session; a member read off its enum class is slow on Python 3.11 (EnumType hook)
 _DISMISSED = Permission.DISMISSED
 
@@ -71,21 +75,27 @@ def _next_session(
     active_scale: float | None,
     dormant_scale: float | None,
 ) -> float:
-    """When the next session starts, drawn at ``now``.
+    """When the next session starts, drawn at ``now`` (a session, or any moment of the install).
 
-    At the active rate until dormant, the dormant rate after, none after the last open; the clock
-    is redrawn at each regime change (it is memoryless).
+    At the active rate until the install goes dormant, the dormant rate after, none from the last
+    open on. A wait drawn at the active rate that runs past going dormant is drawn again from
+    that moment at the dormant rate (the clock is memoryless): what a process woken when the
+    install goes dormant would draw, without waking it.
     """
     if now >= last_open_at:
         return INF
-    scale = active_scale if now < dormant_at else dormant_scale
-    return now + sessions.wait(scale) if scale is not None else INF
-
-
-def _next_regime_change(now: float, dormant_at: float, last_open_at: float) -> float:
-    """The next of going dormant and the last open, after ``now`` (INF: both passed)."""
-    later = [t for t in (dormant_at, last_open_at) if t > now]
-    return min(later) if later else INF
+    if now < dormant_at:
+        if active_scale is not None:
+            at = now + sessions.wait(active_scale)
+            if at < dormant_at:
+                return at if at < last_open_at else INF
+        now = dormant_at
+        if now >= last_open_at:
+            return INF
+    if dormant_scale is None:
+        return INF
+    at = now + sessions.wait(dormant_scale)
+    return at if at < last_open_at else INF
 
 
 def uninstall_time(u: float, by_day1: float, by_day30: float, later_per_day: float) -> float:
@@ -134,7 +144,9 @@ class Behaviour:
         self.session_waits = ExponentialWaits(self.r_sessions)
         b, p = params.behaviour, params.permission
         self._dormant_scale = _scale(b.dormant_session_rate_per_day)
-        self._update_scale = _scale(b.app_update_per_day)
+        #: only the updates that rotate the token change anything: the others are not simulated
+        #: (the rotating ones are a Poisson process at the thinned rate)
+        self._update_scale = _scale(b.app_update_per_day * b.app_update_rotation_share)
         self._os_scale = _scale(b.os_reinstall_per_day)
         self._rotation_scale = _scale(b.provider_rotation_per_day)
         self._replace_scale = _scale(b.device_replacement_per_day)
@@ -189,15 +201,22 @@ class Behaviour:
         largest thing a device costs, and most devices spend the run waiting for their next session.
 
         While launched, the install's clocks compete. Sessions are by far the most frequent event;
-        the other clocks (permission toggle, update, OS reinstall, rotation, replacement, user
-        switch, logout) rarely fire, so their earliest time is kept in ``rare`` and recomputed only
-        when one of them is redrawn. Equal times are resolved in one fixed order: uninstall, regime
-        change, session, then toggle, update, OS reinstall, rotation, switch, logout, replacement.
+        the other clocks (permission toggle, token-rotating update, OS reinstall, rotation,
+        replacement, user switch, logout) rarely fire, so their earliest time is kept in ``rare``
+        and recomputed only when one of them is redrawn. The sessions before the earliest of
+        ``rare`` and the uninstall that change nothing on the device do not wake it: they are
+        drawn ahead and reported by the world (:meth:`_defer_quiet`, :mod:`sim.world.quiet`).
+        Going dormant and the last open only change the session rate, inside
+        :func:`_next_session`. Equal times are resolved in one fixed order: uninstall, session,
+        then toggle, update, OS reinstall, rotation, switch, logout, replacement.
         """
         env, act, b = self.env, self.actions, self.params.behaviour
-        sessions, rl, ru = self.session_waits, self.r_lifecycle, self.r_users
+        sessions, rl, ru = self.sessions_of(device), self.r_lifecycle, self.r_users
         dormant_scale = self._dormant_scale
-        yield env.timeout(max(0.0, start_at - env.now))
+        settle, defer = act.settle, self._defer_quiet
+        if start_at > env.now:
+            yield env.timeout(start_at - env.now)
+        settle(env.now)
         reinstall = restored
         while True:
             if not device.installed:
@@ -210,6 +229,7 @@ class Behaviour:
             launch_at = installed_at + launch_delay
             if launch_at < uninstall_at:
                 yield env.timeout(launch_at - env.now)
+                settle(env.now)
                 act.launch(env.now, device, None if restored else self.answer(device))
                 self._maybe_login(device)
 
@@ -225,7 +245,6 @@ class Behaviour:
                 next_session = _next_session(
                     sessions, now, dormant_at, last_open_at, active_scale, dormant_scale
                 )
-                regime_change = _next_regime_change(now, dormant_at, last_open_at)
                 next_toggle = now + self._toggle_wait(device)
                 next_update = now + _wait(rl, self._update_scale)
                 next_os = now + _wait(rl, self._os_scale)
@@ -244,29 +263,44 @@ class Behaviour:
                     next_logout,
                 )
                 while True:
-                    t = min(next_session, regime_change, rare, uninstall_at)
+                    change = min(rare, uninstall_at)
+                    if (
+                        next_session < change
+                        and device.permission is not _DISMISSED
+                        and device.user is not None
+                    ):
+                        # the sessions before the next change that change nothing on the
+                        # device are reported without waking it (sim.world.quiet)
+                        next_session = defer(
+                            device,
+                            sessions,
+                            next_session,
+                            change,
+                            dormant_at,
+                            last_open_at,
+                            active_scale,
+                            dormant_scale,
+                        )
+                    t = min(next_session, change)
                     if t == INF:
                         yield env.event()  # nothing will ever happen to this install again
                     yield env.timeout(t - now)
+                    # actions happen at the world's time; clocks are drawn from their own exact
+                    # time t (SimPy's now + (t - now) can miss t in the last place)
                     now = env.now
+                    settle(now)
                     if t == uninstall_at:
                         break
-                    if t == regime_change:
-                        next_session = _next_session(
-                            sessions, now, dormant_at, last_open_at, active_scale, dormant_scale
-                        )
-                        regime_change = _next_regime_change(now, dormant_at, last_open_at)
-                        continue
                     if t == next_session:
                         answer = self.answer(device) if device.permission is _DISMISSED else None
                         if device.user is None:
                             self._maybe_login(device)
                         act.session(now, device, answer)
                         next_session = _next_session(
-                            sessions, now, dormant_at, last_open_at, active_scale, dormant_scale
+                            sessions, t, dormant_at, last_open_at, active_scale, dormant_scale
                         )
                         if answer is not None:
-                            next_toggle = now + self._toggle_wait(device)
+                            next_toggle = t + self._toggle_wait(device)
                             rare = min(
                                 next_toggle,
                                 next_update,
@@ -279,24 +313,23 @@ class Behaviour:
                         continue
                     if t == next_toggle:
                         act.set_permission(now, device, on=not device.permission.shows)
-                        next_toggle = now + self._toggle_wait(device)
+                        next_toggle = t + self._toggle_wait(device)
                     elif t == next_update:
-                        if float(rl.random()) < b.app_update_rotation_share:
-                            act.rotate(now, device, TokenDeath.APP_UPDATE)
-                        next_update = now + _wait(rl, self._update_scale)
+                        act.rotate(now, device, TokenDeath.APP_UPDATE)
+                        next_update = t + _wait(rl, self._update_scale)
                     elif t == next_os:
                         act.rotate(now, device, TokenDeath.OS_REINSTALL)
-                        next_os = now + _wait(rl, self._os_scale)
+                        next_os = t + _wait(rl, self._os_scale)
                     elif t == next_rotation:
                         act.rotate(now, device, TokenDeath.ROTATION)
-                        next_rotation = now + _wait(rl, self._rotation_scale)
+                        next_rotation = t + _wait(rl, self._rotation_scale)
                     elif t == next_switch:
                         others = [s for s in device.sharers if s != device.user]
                         act.login(now, device, others[int(ru.integers(len(others)))])
-                        next_switch = now + _wait(ru, self._switch_scale)
+                        next_switch = t + _wait(ru, self._switch_scale)
                     elif t == next_logout:
                         act.logout(now, device)
-                        next_logout = now + _wait(ru, self._logout_scale)
+                        next_logout = t + _wait(ru, self._logout_scale)
                     elif t == next_replace:
                         self._replace(device, now)
                         return
@@ -311,13 +344,52 @@ class Behaviour:
                     )
             else:
                 yield env.timeout(uninstall_at - env.now) if uninstall_at < INF else env.event()
+                settle(env.now)
             restored = False
             if device.installed:
                 act.uninstall(env.now, device)
             if not comes_back:
                 return
             yield env.timeout(float(rl.exponential(b.reinstall_delay_mean_days)))
+            settle(env.now)
             reinstall = True
+
+    def sessions_of(self, device: Device) -> ExponentialWaits:
+        """Where the device's session waits are drawn: one stream for all devices."""
+        return self.session_waits
+
+    def _defer_quiet(
+        self,
+        device: Device,
+        sessions: ExponentialWaits,
+        at: float,
+        change: float,
+        dormant_at: float,
+        last_open_at: float,
+        active_scale: float | None,
+        dormant_scale: float | None,
+    ) -> float:
+        """Hand the device's quiet sessions from ``at`` on to the world; the first one it keeps.
+
+        Sessions before ``change`` (the install's next clock other than a session) are quiet
+        while the token the device holds still delivers at each of them — then nothing draws
+        and nothing is issued there. They are drawn now, one after the other as the process
+        would draw them, and reported without waking the device (:mod:`sim.world.quiet`); at
+        most :data:`QUIET_RUN` at a time, so a steady device wakes at every ``QUIET_RUN + 1``-th
+        session to draw the next run. Returns the first session left to the process: at or
+        after ``change``, or one where the token has died or expired (a new one is issued).
+        """
+        died_at, connected, limit = self.actions.token_deadlines(device)
+        times: list[float] = []
+        for _ in range(QUIET_RUN):
+            if at >= change or at >= died_at or at > connected + limit:
+                break
+            times.append(at)
+            connected = at
+            at = _next_session(sessions, at, dormant_at, last_open_at, active_scale, dormant_scale)
+        if times:
+            self.actions.quiet.add(device, times)
+        return at
 
     def _draw_install(self, reinstall: bool) -> tuple[float, float, float, float, bool, float]:
         """Per-install traits, drawn at install from the behaviour stream.

@@ -56,8 +56,11 @@ class Sender:
         backoff: BackoffPolicy | None = None,
         provider_rng: RandomSource | None = None,
         retry_rng: RandomSource | None = None,
+        settle: Callable[[float], None] | None = None,
     ) -> None:
         self.env = env
+        #: reports what the devices did up to a send before it (the world's ``settle``)
+        self.settle = settle
         self.app = app
         self.registry = registry
         self.providers = providers
@@ -74,6 +77,7 @@ class Sender:
 
     def campaign(self, campaign_id: str, *, foreground: bool = True) -> int:
         """Send one campaign now to the default audience (R9); returns the number targeted."""
+        self._settle()
         records = self.registry.campaign_tokens(self.app, foreground_only=foreground)
         self.campaigns_sent += 1
         for record in records:
@@ -90,6 +94,7 @@ class Sender:
 
     def probe(self, campaign_id: str) -> int:
         """Uninstall tracking: a background push to tokens quiet for 24 h (R7)."""
+        self._settle()
         tokens = self.registry.probe_targets(self.env.now, self.app)
         for token in tokens:
             record = self.registry.token(token)
@@ -98,6 +103,10 @@ class Sender:
                 campaign_id, token, record.device, record.platform, record.profile, False, 0
             )
         return len(tokens)
+
+    def _settle(self) -> None:
+        if self.settle is not None:
+            self.settle(self.env.now)
 
     def _attempt(
         self,
@@ -134,6 +143,7 @@ class Sender:
 
                 def retry(_event: Any) -> None:
                     self.pending -= 1
+                    self._settle()
                     self._attempt(
                         campaign_id, token, install_id, platform, target, foreground, attempt + 1
                     )

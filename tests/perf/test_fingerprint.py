@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tests.perf.fingerprint import fingerprint
 
-PINNED = "113b25bcf59097f70cee02990cd0546bd7b1d5c6e8b413746a39270f9b5f4dc1"
+PINNED = "d3b7585e70acc7b0e020de2c072076d4f4ced11245f9db1828a144d00fc080e5"
 
 
 def test_the_pinned_run_gives_the_same_results():

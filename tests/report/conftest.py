@@ -11,8 +11,19 @@ from sim.world import CampaignParams, PopulationParams, WorldParams
 
 @pytest.fixture(scope="module")
 def result() -> RunResult:
-    """800 devices, 40 days: every table has rows."""
-    return simulate(WorldParams(population=PopulationParams(devices=800)), days=40, seed=3)
+    """800 devices, 40 days: every table has rows.
+
+    A quarter of the devices are web, and 40 % of web visitors allow notifications, so that web
+    has uninstall latencies of its own (at the defaults a few, or none, depending on the draws).
+    """
+    params = WorldParams().changed(
+        population={
+            "devices": 800,
+            "platform_share": {"ios": 0.35, "android_legacy": 0.1, "android_13": 0.3, "web": 0.25},
+        },
+        permission={"web_gesture_opt_in_share": 0.4},
+    )
+    return simulate(params, days=40, seed=3)
 
 
 @pytest.fixture(scope="module")
