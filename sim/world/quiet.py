@@ -18,6 +18,7 @@ then is delivered first).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from heapq import heappop, heappush, heapreplace
 from itertools import count
@@ -62,25 +63,21 @@ class QuietSessions:
         """Report every quiet session due by ``now``, then deliver the SDK batches due by then."""
         heap = self._heap
         if heap and heap[0][0] <= now:
-            report, order = self._report, self._order
-            while heap and heap[0][0] <= now:
-                at, _, device, rest = heap[0]
-                if rest:
-                    heapreplace(heap, (rest.pop(), next(order), device, rest or None))
-                else:
-                    heappop(heap)
-                report(at, device)
+            self._report_through(now)
         self._sdk.settle(now)
 
     def settle_before(self, until: float) -> None:
         """As :meth:`settle`, for what is due strictly before ``until`` (the end of a run)."""
-        heap = self._heap
-        report, order = self._report, self._order
-        while heap and heap[0][0] < until:
+        self._report_through(math.nextafter(until, -math.inf))
+        self._sdk.settle_before(until)
+
+    def _report_through(self, now: float) -> None:
+        """Report the quiet sessions due at or before ``now``, in time order."""
+        heap, report, order = self._heap, self._report, self._order
+        while heap and heap[0][0] <= now:
             at, _, device, rest = heap[0]
             if rest:
                 heapreplace(heap, (rest.pop(), next(order), device, rest or None))
             else:
                 heappop(heap)
             report(at, device)
-        self._sdk.settle_before(until)

@@ -22,12 +22,12 @@ import pytest
 
 import sim.world.behaviour as behaviour_module
 import sim.world.world as world_module
-from sim.scenario import SCENARIOS_DIR, load_scenario
 from sim.simulation import Simulation
 from sim.world.behaviour import Behaviour, ExponentialWaits
 from sim.world.device import Device, DeviceKind
 from sim.world.quiet import QuietSessions
 from sim.world.sdk import Sdk
+from tests.world.busy import busy_world
 
 #: the number of quiet sessions handed over at a time, as shipped
 QUIET_RUN = behaviour_module.QUIET_RUN
@@ -54,15 +54,7 @@ def run(quiet_run: int, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, pd.D
     """The results (every table, event log included) and SimPy events of a busy small world."""
     monkeypatch.setattr(world_module, "Behaviour", DeviceStreams)
     monkeypatch.setattr(behaviour_module, "QUIET_RUN", quiet_run)
-    scenario = load_scenario(SCENARIOS_DIR / "baseline.toml")
-    # every path a session can take: shared devices (switches), logouts, Android 13 dismissals,
-    # web subscriptions dying silently and expiring after 60 quiet days, probes, pruning, retries
-    params = scenario.world().changed(
-        population={"devices": 1200, "arrivals_per_day": 6.0, "shared_device_share": 0.3},
-        behaviour={"logout_per_day": 1 / 60},
-        providers={"transient_error_share": 0.05},
-        policy={"uninstall_tracking": True, "prune_after_days": 20.0},
-    )
+    params = busy_world(1200, 6.0)
     simulation = Simulation(params, seed=5, event_log=True)
     simulation.run(150.0)
     env = simulation.world.env
@@ -81,8 +73,8 @@ def test_quiet_sessions_give_the_results_of_waking_for_every_session(
             quiet[name], frame, check_exact=False, rtol=1e-9, atol=0.0, obj=name
         )
     assert len(awake["events"]) > 1000  # a world where plenty happened
-    # a session that changes nothing no longer wakes its device: here 28,475 events against
-    # 56,654 (this world's probes, pruning, logouts and switches are events either way)
+    # a session that changes nothing no longer wakes its device: here 19,357 events against
+    # 44,831 (this world's probes, pruning, logouts and switches are events either way)
     assert quiet_events < 0.6 * awake_events
 
 

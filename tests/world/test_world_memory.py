@@ -10,19 +10,13 @@ from __future__ import annotations
 import gc
 from collections import Counter
 
-from sim.scenario import SCENARIOS_DIR, load_scenario
 from sim.simulation import Simulation
 from sim.world.world import collector_paused
+from tests.world.busy import busy_world
 
 
 def test_a_busy_world_leaves_no_cyclic_garbage() -> None:
-    scenario = load_scenario(SCENARIOS_DIR / "baseline.toml")
-    params = scenario.world().changed(
-        population={"devices": 800, "arrivals_per_day": 4.0, "shared_device_share": 0.3},
-        behaviour={"logout_per_day": 1 / 60},
-        providers={"transient_error_share": 0.05},
-        policy={"uninstall_tracking": True, "prune_after_days": 20.0},
-    )
+    params = busy_world(800, 4.0)
     gc.collect()
     was_enabled = gc.isenabled()
     with collector_paused():
