@@ -14,7 +14,8 @@ that ids stay unique across shards.
 from __future__ import annotations
 
 import gc
-from collections.abc import Generator, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -64,6 +65,19 @@ def provider_configs(params: WorldParams) -> dict[Provider, ProviderConfig]:
             **common,
         ),
     }
+
+
+def weighted_pick(weights: np.ndarray) -> Callable[[float], int]:
+    """``rng.choice(len(weights), p=weights)`` as a function of the one uniform it draws.
+
+    NumPy's ``Generator.choice`` with ``p`` draws one ``random()`` and searches it in the
+    normalised cumulative weights (``side="right"``); doing the same with a precomputed list gives
+    the same index for the same draw, without ``choice``'s checks on every call.
+    """
+    cdf = weights.cumsum()
+    cdf /= cdf[-1]
+    bounds = cdf.tolist()
+    return lambda u: bisect_right(bounds, u)
 
 
 @contextmanager
@@ -186,10 +200,11 @@ class World:
         mean_gap = self.shard.count / population.arrivals_per_day
         kinds = [DeviceKind(k) for k in population.platform_share]
         weights = np.array(list(population.platform_share.values()), dtype=float)
+        pick = weighted_pick(weights)
         while True:
             yield self.env.timeout(float(rng.exponential(mean_gap)))
             device_id = self.new_device_id()
-            kind = kinds[int(rng.choice(len(kinds), p=weights))]
+            kind = kinds[pick(float(rng.random()))]
             browser = ""
             if kind is DeviceKind.WEB:
                 browser = (
