@@ -277,8 +277,9 @@ class Estimate:
 
     ``devices_ever`` and ``events`` are those of one run (all its shards). ``peak_bytes`` is the
     memory of every local process at once (on a Dask cluster: of one worker process, which runs a
-    whole run); ``process_bytes`` that of the largest process. ``seconds`` is the wall time of the
-    whole command on this machine (on a Dask cluster: of one run on one core like this machine's).
+    whole run, or one shard of a single run); ``process_bytes`` that of the largest process.
+    ``seconds`` is the wall time of the whole command on this machine (on a Dask cluster: of one
+    run, or one shard, on one core like this machine's).
     """
 
     devices_ever: float
@@ -288,6 +289,10 @@ class Estimate:
     processes: int
     seconds: float
     remote: bool = False
+    #: on a Dask cluster, a single run's household shards: the worker estimate is one shard's
+    #: and ``seconds`` one shard's; ``local_bytes`` is this process, which merges their results
+    shards: int = 1
+    local_bytes: float = 0.0
 
     @property
     def bytes_low(self) -> float:
@@ -306,6 +311,12 @@ class Estimate:
 
     def describe(self) -> str:
         """``"≈ 3.1 GiB peak, ≈ 4 min on this machine"``."""
+        if self.remote and self.shards > 1:
+            return (
+                f"≈ {format_bytes(self.peak_bytes)} per Dask worker process (one of "
+                f"{self.shards} shards at a time), ≈ {format_seconds(self.seconds)} per shard on "
+                f"one core like this machine's; merging here ≈ {format_bytes(self.local_bytes)}"
+            )
         if self.remote:
             return (
                 f"≈ {format_bytes(self.peak_bytes)} per Dask worker process, "
@@ -370,7 +381,9 @@ def estimate(
     scenario's shards one after another. A single run of a scenario with ``measurement.shards = K``
     holds ``min(workers, K)`` shards of 1/K of the population at once (workers > 1), and the
     calling process merges their results. ``cores`` defaults to the cores this process may use;
-    ``remote``: the worlds run on a Dask cluster, so only one worker process's share is estimated.
+    ``remote``: the worlds run on a Dask cluster, so only one worker process's share is estimated:
+    a whole run (experiments), or for a single run of K > 1 shards one shard (one task each),
+    whose results this process merges (``local_bytes``).
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
@@ -407,6 +420,20 @@ def estimate(
     run_seconds = _finite_or_inf(shards * world_seconds)
     events = _finite_or_inf(EVENTS_PER_DEVICE_RECORD * records)
 
+    if remote and runs == 1 and shards > 1:  # one run's shards, one task each; merged here
+        process = INTERPRETER_BYTES + world_bytes
+        parent = INTERPRETER_BYTES + results_bytes
+        return Estimate(
+            records,
+            events,
+            process,
+            process,
+            1,
+            world_seconds,
+            remote=True,
+            shards=shards,
+            local_bytes=_finite_or_inf(parent),
+        )
     if remote:  # one Dask worker runs a whole run: its shards one after another, then the merge
         process = INTERPRETER_BYTES + world_bytes + results_bytes
         return Estimate(records, events, process, process, 1, run_seconds, remote=True)
@@ -562,9 +589,8 @@ def check_capacity(
     guess = estimate(scenario, workers=workers, runs=runs, cores=cores, remote=remote)
     size = _Size.of(scenario)
     key = size.driving_key()
-    available = (
-        None if remote else (available_bytes if available_bytes is not None else available_memory())
-    )
+    here = available_bytes if available_bytes is not None else available_memory()
+    available = None if remote else here
 
     def way_out() -> str:
         return _way_out(
@@ -587,6 +613,11 @@ def check_capacity(
             f"needs {_memory(guess.peak_bytes)}{at_least} in one Dask worker process, more than "
             "any machine has"
         )
+    elif remote and here is not None and guess.local_bytes / MEMORY_SPREAD > here:
+        problems.append(
+            f"needs {_memory(guess.local_bytes)} here to merge the shards' results, but this "
+            f"machine has {format_bytes(here)} available"
+        )
     elif available is not None and guess.bytes_low > available:
         processes = f" in {guess.processes} processes at once" if guess.processes > 1 else ""
         problems.append(
@@ -594,7 +625,13 @@ def check_capacity(
             f"has {format_bytes(available)} available"
         )
     if guess.seconds_low > LONGEST_SECONDS:
-        where = "per run on one core" if remote else "on this machine"
+        where = (
+            "per shard on one core"
+            if remote and guess.shards > 1
+            else "per run on one core"
+            if remote
+            else "on this machine"
+        )
         problems.append(
             f"would take ≈ {format_seconds(guess.seconds)} {where} (at least "
             f"{format_seconds(guess.seconds_low)}): it cannot finish"
@@ -619,6 +656,9 @@ def check_capacity(
         warnings.append(
             f"{source}: memory not checked against this machine for a Dask cluster: "
             f"{guess.describe()}"
+            if guess.shards == 1
+            else f"{source}: the Dask workers' memory is not checked against this machine (only "
+            f"the merge here): {guess.describe()}"
         )
     elif available is not None and guess.bytes_high > available:
         warnings.append(

@@ -409,3 +409,40 @@ def test_bad_worker_and_run_counts_are_refused(baseline: Scenario) -> None:
         estimate(baseline, workers=0)
     with pytest.raises(ValueError, match="runs"):
         estimate(baseline, runs=0)
+
+
+def test_a_single_runs_shards_on_a_cluster_are_estimated_per_shard(baseline: Scenario) -> None:
+    """Each Dask worker holds one shard's world; this process merges every shard's results."""
+    ten_million = sized(baseline, devices=10_000_000, shards=20)
+    whole = estimate(ten_million, remote=True, runs=2)  # an experiment: a worker runs a whole run
+    shard = estimate(ten_million, remote=True)
+    pool = estimate(ten_million, workers=2, cores=2)  # the same shards on a local pool
+    assert shard.shards == 20 and whole.shards == 1
+    # a whole-run worker holds one shard's world at a time and every shard's results; here the
+    # worker holds the world and this process the results
+    interpreter = capacity.INTERPRETER_BYTES
+    assert shard.peak_bytes + shard.local_bytes == pytest.approx(whole.peak_bytes + interpreter)
+    assert shard.peak_bytes < whole.peak_bytes
+    assert shard.seconds == pytest.approx(whole.seconds / 20)  # one shard, not twenty in a row
+    # the merge here is the local pool's parent: the pool holds it and two shards' worlds
+    assert pool.peak_bytes == pytest.approx(shard.local_bytes + 2 * shard.peak_bytes)
+    text = shard.describe()
+    assert "per Dask worker process (one of 20 shards at a time)" in text
+    assert "per shard on one core" in text and "merging here" in text
+
+
+def test_a_merge_that_does_not_fit_here_is_refused_before_the_cluster_runs(
+    baseline: Scenario,
+) -> None:
+    ten_million = sized(baseline, devices=10_000_000, shards=20)
+    merge = estimate(ten_million, remote=True).local_bytes
+    with pytest.raises(ScenarioError) as raised:
+        check_capacity(
+            ten_million, "big.toml", workers=2, available_bytes=int(merge / 10), remote=True
+        )
+    assert "to merge the shards' results" in str(raised.value)
+    warnings = check_capacity(
+        ten_million, "big.toml", workers=2, available_bytes=int(merge * 10), remote=True
+    )
+    assert len(warnings) == 1
+    assert "the Dask workers' memory is not checked against this machine" in warnings[0]
