@@ -24,7 +24,7 @@ from sim import __version__
 from sim.calibration.command import EXAMPLE as CALIBRATE_EXAMPLE
 from sim.calibration.command import add_arguments as add_calibrate_arguments
 from sim.capacity import check_capacity
-from sim.cluster import NO_DASK, describe, is_remote
+from sim.cluster import MissingDaskError, describe, import_distributed, is_remote
 from sim.conformance.command import EXAMPLE as CONFORM_EXAMPLE
 from sim.conformance.command import add_arguments as add_conform_arguments
 from sim.experiment.arguments import add_commands, add_replication_options
@@ -314,9 +314,9 @@ def _run(args: argparse.Namespace) -> int:
         )
     if dask is not None:
         try:
-            import distributed  # noqa: F401
-        except ImportError:
-            print(f"pushsim: {NO_DASK}", file=sys.stderr)
+            import_distributed()
+        except MissingDaskError as error:
+            print(f"pushsim: {error}", file=sys.stderr)
             return 2
     workers = args.workers if args.workers is not None else available_cores()
     # too big for this machine: exit 2 now, with the estimate and the way out. "local" is a

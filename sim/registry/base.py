@@ -243,13 +243,7 @@ class RegistryCore:
                 self._now = now
                 if self._policy.refresh_on_session_start:
                     record.registered_at = now
-                record.last_session_at = now
-                sessions = self._sessions.get(app)
-                if sessions is not None:
-                    sessions.touch(token, now)
-                quiet = self._quiet.get(app)
-                if quiet is not None:
-                    quiet.touch(token, now)
+                self._session_seen(record, now)
                 return record
         if device.__class__ is not str or not device:
             check_id("device", device)
@@ -320,14 +314,18 @@ class RegistryCore:
             if shown and not provisional and not implicit_permission and not was_granted:
                 self._opt_in(owner, now)
 
+        self._session_seen(record, now)
+        return record
+
+    def _session_seen(self, record: TokenRecord, now: float) -> None:
+        """A session reported ``record``'s token at ``now``: its activity for pruning and probes."""
         record.last_session_at = now
-        sessions = self._sessions.get(app)
+        sessions = self._sessions.get(record.app)
         if sessions is not None:
             sessions.touch(record.token, now)
-        quiet = self._quiet.get(app)
+        quiet = self._quiet.get(record.app)
         if quiet is not None:
             quiet.touch(record.token, now)
-        return record
 
     # -- subscription state ------------------------------------------------------------------
 

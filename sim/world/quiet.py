@@ -18,7 +18,6 @@ then is delivered first).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from heapq import heappop, heappush, heapreplace
 from itertools import count
@@ -65,11 +64,6 @@ class QuietSessions:
         if heap and heap[0][0] <= now:
             self._report_through(now)
         self._sdk.settle(now)
-
-    def settle_before(self, until: float) -> None:
-        """As :meth:`settle`, for what is due strictly before ``until`` (the end of a run)."""
-        self._report_through(math.nextafter(until, -math.inf))
-        self._sdk.settle_before(until)
 
     def _report_through(self, now: float) -> None:
         """Report the quiet sessions due at or before ``now``, in time order."""

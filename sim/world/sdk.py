@@ -56,11 +56,6 @@ class Sdk:
         if now >= self._due:
             self._flush()
 
-    def settle_before(self, until: float) -> None:
-        """Deliver the open batch if it is due strictly before ``until`` (the end of a run)."""
-        if until > self._due:
-            self._flush()
-
     def _queue(self, now: float, call: Call) -> None:
         if self.delay == 0:
             self._apply(now, call)

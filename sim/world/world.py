@@ -14,6 +14,7 @@ that ids stay unique across shards.
 from __future__ import annotations
 
 import gc
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -274,4 +275,4 @@ class World:
         """
         with collector_paused():
             self.env.run(until=until)
-            self.actions.quiet.settle_before(until)
+            self.settle(math.nextafter(until, -math.inf))  # what is due strictly before until

@@ -107,42 +107,16 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.glob("*.csv"))}
 
 
+def run_small(out: Path, *options: str) -> int:
+    """``pushsim run`` of the small baseline with ``options``, into ``out``; its exit code."""
+    return main(["run", str(BASELINE), *SMALL, *options, "--out", str(out)])
+
+
 def test_pushsim_run_dask_local_writes_the_same_files(tmp_path, capsys, no_process_left):
-    shards = ["--set", f"measurement.shards={SHARDS}"]
-    assert (
-        main(
-            [
-                "run",
-                str(BASELINE),
-                *SMALL,
-                *shards,
-                "--workers",
-                "1",
-                "--quiet",
-                "--out",
-                str(tmp_path / "here"),
-            ]
-        )
-        == 0
-    )
+    shards = ("--set", f"measurement.shards={SHARDS}")
+    assert run_small(tmp_path / "here", *shards, "--workers", "1", "--quiet") == 0
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "run",
-                str(BASELINE),
-                *SMALL,
-                *shards,
-                "--dask",
-                "local",
-                "--workers",
-                "2",
-                "--out",
-                str(tmp_path / "there"),
-            ]
-        )
-        == 0
-    )
+    assert run_small(tmp_path / "there", *shards, "--dask", "local", "--workers", "2") == 0
     err = capsys.readouterr().err
     assert f"running {SHARDS} household shards on Dask LocalCluster of 2 worker processes" in err
     here, there = _files(tmp_path / "here"), _files(tmp_path / "there")
@@ -155,21 +129,7 @@ def test_pushsim_run_dask_local_writes_the_same_files(tmp_path, capsys, no_proce
 
 
 def test_dask_on_a_run_of_one_shard_is_refused(tmp_path, capsys):
-    assert (
-        main(
-            [
-                "run",
-                str(BASELINE),
-                *SMALL,
-                "--dask",
-                "local",
-                "--quiet",
-                "--out",
-                str(tmp_path / "res"),
-            ]
-        )
-        == 2
-    )
+    assert run_small(tmp_path / "res", "--dask", "local", "--quiet") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert (
@@ -181,9 +141,8 @@ def test_dask_on_a_run_of_one_shard_is_refused(tmp_path, capsys):
 
 def test_without_dask_the_message_says_what_to_install(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
-    shards = ["--set", f"measurement.shards={SHARDS}"]
-    out = tmp_path / "res"
-    assert main(["run", str(BASELINE), *SMALL, *shards, "--dask", "local", "--out", str(out)]) == 2
+    shards = ("--set", f"measurement.shards={SHARDS}")
+    assert run_small(tmp_path / "res", *shards, "--dask", "local") == 2
     err = capsys.readouterr().err
     assert err == "pushsim: --dask needs Dask distributed: pip install 'pushsim[distributed]'\n"
     assert list(tmp_path.iterdir()) == []

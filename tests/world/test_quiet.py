@@ -13,6 +13,7 @@ between two times near day 100 carries an error of about 1e-11 of itself).
 
 from __future__ import annotations
 
+import math
 import zlib
 from typing import Any
 
@@ -105,8 +106,8 @@ def test_the_calendar_reports_in_time_order_and_ties_in_the_order_added() -> Non
     assert reports.seen == [(1.0, "b")]
     calendar.settle(2.0)  # inclusive: a session at the moment of a read is reported before it
     assert reports.seen[1:] == [(2.0, "a"), (2.0, "b")]  # a tie: in the order handed over
-    calendar.settle_before(3.0)  # the end of a run is exclusive
+    calendar.settle(math.nextafter(3.0, -math.inf))  # World.run's exclusive end
     assert len(calendar) == 1
-    calendar.settle_before(3.5)
+    calendar.settle(3.5)
     assert reports.seen[-1] == (3.0, "a")
     assert len(calendar) == 0

@@ -76,9 +76,9 @@ def test_a_call_at_the_moment_a_batch_is_due_opens_the_next_batch(registry: Call
 def test_the_end_of_a_run_is_exclusive(registry: Calls) -> None:
     sdk = Sdk(registry, 0.5)  # type: ignore[arg-type]
     session(sdk, 1.0, "a")
-    sdk.settle_before(1.5)  # a run until 1.5 stops before events at 1.5
+    sdk.settle(math.nextafter(1.5, -math.inf))  # World.run(until=1.5) stops before 1.5
     assert registry.calls == []
-    sdk.settle_before(1.5000001)
+    sdk.settle(1.5000001)
     assert registry.calls == [("session_start", 1.5, "a")]
 
 
