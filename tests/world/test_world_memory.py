@@ -35,3 +35,45 @@ def test_a_busy_world_leaves_no_cyclic_garbage() -> None:
     assert gc.isenabled() == was_enabled  # and as it was after
     assert found == 0, f"cyclic garbage by type: {kinds.most_common(10)}"
     assert simulation.world.env.now == 120.0
+
+
+class _Record:
+    """A tracked object made while the collector is paused."""
+
+
+def test_what_was_made_while_paused_goes_to_the_oldest_generation() -> None:
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        with collector_paused():
+            made = [_Record() for _ in range(5000)]
+            assert gc.get_count()[0] >= 5000  # all young while paused
+        # resuming walked none of them: they are old, and the young generation is empty of them
+        oldest = {id(thing) for thing in gc.get_objects(generation=2)}
+        assert all(id(thing) in oldest for thing in made)
+        young = {id(thing) for thing in gc.get_objects(generation=0)}
+        assert not any(id(thing) in young for thing in made)
+        assert gc.get_freeze_count() == 0
+    finally:
+        if not was_enabled:
+            gc.disable()
+
+
+def test_objects_someone_else_froze_stay_frozen() -> None:
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.enable()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with collector_paused():
+            made = [_Record() for _ in range(100)]
+        assert gc.get_freeze_count() == frozen  # not thawed by the pause
+        young = {id(thing) for thing in gc.get_objects(generation=0)}
+        assert all(id(thing) in young for thing in made)  # left where the collector put them
+    finally:
+        gc.unfreeze()
+        if not was_enabled:
+            gc.disable()
