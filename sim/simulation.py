@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.metrics.eventlog import EVENT_COLUMNS, EventLog
-from sim.metrics.latency import LATENCY_COLUMNS, Latencies
+from sim.metrics.latency import Latencies
 from sim.metrics.results import RunResult
 from sim.metrics.sends import OS_SEND_COLUMNS, SEND_COLUMNS, SendLedger
 from sim.metrics.timeseries import (
@@ -98,7 +98,7 @@ class Simulation:
             timeseries=pd.DataFrame(self.timeseries.rows(), columns=list(COLUMNS)),
             sends=pd.DataFrame(self.sends.rows(), columns=list(SEND_COLUMNS)),
             bounces=bounces,
-            latencies=pd.DataFrame(self.latencies.rows(end=now), columns=list(LATENCY_COLUMNS)),
+            latencies=self.latencies.frame(end=now),
             funnel=pd.DataFrame(self.timeseries.funnel_rows(), columns=list(FUNNEL_COLUMNS)),
             stale_causes=pd.DataFrame(self.timeseries.cause_rows(), columns=list(CAUSE_COLUMNS)),
             timeseries_by_os=pd.DataFrame(self.timeseries.os_rows(), columns=list(OS_COLUMNS)),

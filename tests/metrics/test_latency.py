@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
-from sim.metrics.latency import LATENCY_COLUMNS, ROTATION, SWITCH, UNINSTALL, Latencies
-from sim.platforms import Platform
+from sim.metrics.latency import (
+    LATENCY_COLUMNS,
+    ROTATION,
+    SWITCH,
+    UNINSTALL,
+    Latencies,
+    LatencyRow,
+)
+from sim.platforms import Platform, Provider
+from sim.providers import SendResult
 from sim.registry import Registry
 from sim.simulation import simulate
 from sim.world import Truth, TruthEvent, WorldParams
@@ -178,3 +187,85 @@ def test_a_switch_back_before_the_move_ends_the_gap_then():
     latencies.on_truth(TruthEvent(1.5, Truth.LOGIN, "d", "d.1", Platform.IOS, "kim"))
     assert latencies.rows(end=10.0) == [(SWITCH, "ios", 1.0, 1.5, 0.5, True)]
     assert latencies.open_counts()[SWITCH] == 0
+
+
+# -- the columns the completed rows are kept in ------------------------------------------------
+
+
+def _two_platform_registry() -> Registry:
+    registry = Registry()
+    registry.add_app("app", ["ios", "android"])
+    for device, platform, token in [
+        ("d.1", "ios", "a"),
+        ("d.2", "android", "b"),
+        ("d.3", "ios", "c"),
+        ("d.4", "android", "e"),
+    ]:
+        registry.session_start(
+            0.0, device=device, app="app", platform=platform, token=token, foreground=True
+        )
+    return registry
+
+
+def _assert_same_rows(got: list[LatencyRow], expected: list[LatencyRow]) -> None:
+    """Equal tuple by tuple, with the same types, and floats to the bit."""
+    assert len(got) == len(expected)
+    for row, want in zip(got, expected, strict=True):
+        assert [type(v) for v in row] == [str, str, float, float, float, bool]
+        assert [type(v) for v in row] == [type(v) for v in want]
+        assert row == want
+        assert [v.hex() for v in row[2:5]] == [v.hex() for v in want[2:5]]
+
+
+def test_rows_and_frame_read_the_columns_back_exactly():
+    """Kinds and platforms mixed, latencies that are not exact in binary (0.3 - 0.1), and open
+    ones censored in order of start, not of kind."""
+    registry = _two_platform_registry()
+    latencies = Latencies(registry)
+    # nothing yet: pandas' empty table, columns of dtype object, as before
+    pd.testing.assert_frame_equal(
+        latencies.frame(end=1.0), pd.DataFrame([], columns=list(LATENCY_COLUMNS))
+    )
+    latencies.on_truth(TruthEvent(0.1, Truth.UNINSTALL, "d1", "d.1", Platform.IOS, None, "a"))
+    android_rotation = TruthEvent(
+        0.2, Truth.TOKEN_CHANGED, "d2", "d.2", Platform.ANDROID, None, "b", "b2"
+    )
+    latencies.on_truth(android_rotation)
+    latencies.on_truth(TruthEvent(0.25, Truth.LOGIN, "d4", "d.4", Platform.ANDROID, "kim"))
+    # only open latencies: the table is the one pandas makes of rows(end)
+    pd.testing.assert_frame_equal(
+        latencies.frame(end=1.0),
+        pd.DataFrame(latencies.rows(end=1.0), columns=list(LATENCY_COLUMNS)),
+        check_exact=True,
+    )
+    registry.handle_response(0.3, "a", SendResult(Provider.APNS, 410, "Unregistered", 0.1))
+    registry.session_start(
+        0.7, device="d.2", app="app", platform="android", token="b2", foreground=True
+    )
+    latencies.on_truth(
+        TruthEvent(0.8, Truth.TOKEN_CHANGED, "d3", "d.3", Platform.IOS, None, "c", "c2")
+    )
+    registry.change_user(0.9, device="d.4", app="app", user="kim")
+    latencies.on_truth(TruthEvent(1.1, Truth.UNINSTALL, "d4", "d.4", Platform.ANDROID, None, "e"))
+
+    completed = [
+        (UNINSTALL, "ios", 0.1, 0.3, 0.3 - 0.1, True),
+        (ROTATION, "android", 0.2, 0.7, 0.7 - 0.2, True),
+        (SWITCH, "android", 0.25, 0.9, 0.9 - 0.25, True),
+    ]
+    censored = [
+        (ROTATION, "ios", 0.8, 2.0, 2.0 - 0.8, False),
+        (UNINSTALL, "android", 1.1, 2.0, 2.0 - 1.1, False),
+    ]
+    _assert_same_rows(latencies.rows(), completed)
+    _assert_same_rows(latencies.rows(end=2.0), completed + censored)
+    _assert_same_rows(latencies.rows(), completed)  # reading does not change them
+    assert latencies.open_counts() == {UNINSTALL: 1, ROTATION: 1, SWITCH: 0}
+    for end in (None, 2.0):
+        frame = latencies.frame(end=end)
+        expected = pd.DataFrame(
+            completed + (censored if end is not None else []), columns=list(LATENCY_COLUMNS)
+        )
+        pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+        assert list(frame.columns) == list(LATENCY_COLUMNS)
+        assert [str(t) for t in frame.dtypes[2:]] == ["float64", "float64", "float64", "bool"]
