@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import gc
 import math
-from bisect import bisect_right
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,7 +31,7 @@ from sim.world.behaviour import Behaviour
 from sim.world.campaigns import Sender, campaign_schedule, nightly
 from sim.world.device import Device, DeviceKind
 from sim.world.params import WorldParams
-from sim.world.population import Household, Shard, build_population, shard_population
+from sim.world.population import Household, Shard, build_population, weighted_pick
 from sim.world.sdk import Sdk
 from sim.world.signals import Signals
 from sim.world.streams import Streams, stream
@@ -66,19 +65,6 @@ def provider_configs(params: WorldParams) -> dict[Provider, ProviderConfig]:
             **common,
         ),
     }
-
-
-def weighted_pick(weights: np.ndarray) -> Callable[[float], int]:
-    """``rng.choice(len(weights), p=weights)`` as a function of the one uniform it draws.
-
-    NumPy's ``Generator.choice`` with ``p`` draws one ``random()`` and searches it in the
-    normalised cumulative weights (``side="right"``); doing the same with a precomputed list gives
-    the same index for the same draw, without ``choice``'s checks on every call.
-    """
-    cdf = weights.cumsum()
-    cdf /= cdf[-1]
-    bounds = cdf.tolist()
-    return lambda u: bisect_right(bounds, u)
 
 
 @contextmanager
@@ -186,9 +172,10 @@ class World:
 
     def _populate(self) -> None:
         if self.shard.sharded:
-            # the unsharded population draw, then this shard's part of it
-            everyone = build_population(self.params.population, stream(self.seed, "population"))
-            self.households, devices = shard_population(*everyone, self.shard)
+            # the unsharded population's draws, and this shard's part of it built
+            self.households, devices = build_population(
+                self.params.population, stream(self.seed, "population"), self.shard
+            )
         else:
             self.households, devices = build_population(
                 self.params.population, self.streams["population"]

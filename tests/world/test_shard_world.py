@@ -10,7 +10,14 @@ import pytest
 
 from sim.simulation import Simulation
 from sim.world import APP, PopulationParams, WorldParams
-from sim.world.population import Shard, build_population, shard_population
+from sim.world.device import Device, DeviceKind
+from sim.world.population import (
+    HOUSEHOLD_SHARES,
+    HOUSEHOLD_SIZES,
+    Shard,
+    build_population,
+    shard_population,
+)
 from sim.world.streams import STREAM_NAMES, Streams, stream
 from tests.support import reference
 
@@ -63,6 +70,68 @@ def test_shards_partition_the_households_and_devices():
         assert all(set(d.sharers) <= people for d in ds)  # shared devices stay home
         order = [d.device_id for d in devices if d.owner in people]
         assert [d.device_id for d in ds] == order
+
+
+#: a device as drawn: id, kind, owner, sharers, browser
+DeviceRow = tuple[str, DeviceKind, str, tuple[str, ...], str]
+
+
+def _choice_population(params: PopulationParams, rng: np.random.Generator) -> list[DeviceRow]:
+    """The population as first drawn, with ``rng.choice(p=...)`` for sizes and kinds."""
+    kinds = [DeviceKind(k) for k in params.platform_share]
+    weights = np.array(list(params.platform_share.values()), dtype=float)
+    people_multi = sum(
+        n * s for n, s in zip(HOUSEHOLD_SIZES, HOUSEHOLD_SHARES, strict=True) if n > 1
+    ) / sum(n * s for n, s in zip(HOUSEHOLD_SIZES, HOUSEHOLD_SHARES, strict=True))
+    share_given_multi = min(1.0, params.shared_device_share / people_multi)
+    rows: list[DeviceRow] = []
+    person = 0
+    while len(rows) < params.devices:
+        size = int(rng.choice(HOUSEHOLD_SIZES, p=HOUSEHOLD_SHARES))
+        size = min(size, params.devices - len(rows))
+        people = tuple(f"p{person + i}" for i in range(size))
+        person += size
+        for owner in people:
+            kind = kinds[int(rng.choice(len(kinds), p=weights))]
+            sharers: tuple[str, ...] = (owner,)
+            if size > 1 and float(rng.random()) < share_given_multi:
+                others = [p for p in people if p != owner]
+                count = min(len(others), params.sharers_per_shared_device - 1)
+                picked = rng.choice(len(others), size=count, replace=False)
+                sharers = (owner, *(others[int(i)] for i in sorted(picked)))
+            browser = ""
+            if kind is DeviceKind.WEB:
+                browser = "safari" if float(rng.random()) < params.web_safari_share else "chrome"
+            rows.append((f"d{len(rows)}", kind, owner, sharers, browser))
+    return rows
+
+
+def _rows(devices: list[Device]) -> list[DeviceRow]:
+    return [(d.device_id, d.kind, d.owner, d.sharers, d.browser) for d in devices]
+
+
+@pytest.mark.parametrize("sharers", [2, 3])
+def test_the_population_is_the_one_numpys_choice_draws(sharers: int) -> None:
+    """Sizes and kinds are picked from the uniform ``rng.choice(p=...)`` would draw."""
+    params = PopulationParams(
+        devices=3000,
+        shared_device_share=0.4,
+        sharers_per_shared_device=sharers,
+        platform_share={"ios": 0.3, "android_13": 0.3, "android_legacy": 0.2, "web": 0.2},
+    )
+    _, devices = build_population(params, np.random.default_rng(11))
+    assert _rows(devices) == _choice_population(params, np.random.default_rng(11))
+
+
+def test_a_shard_builds_only_its_part_of_the_same_draws() -> None:
+    params = PopulationParams(devices=2000, shared_device_share=0.4)
+    whole = build_population(params, np.random.default_rng(7))
+    for count in (2, 3, 7):
+        for index in range(count):
+            kept, devices = build_population(params, np.random.default_rng(7), Shard(index, count))
+            expected_households, expected_devices = shard_population(*whole, Shard(index, count))
+            assert kept == expected_households
+            assert _rows(devices) == _rows(expected_devices)
 
 
 def test_membership_comes_from_the_unsharded_population_draw():

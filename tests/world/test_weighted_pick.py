@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.world.world import weighted_pick
+from sim.world.population import weighted_pick
 
 
 @pytest.mark.parametrize(
