@@ -310,7 +310,7 @@ class RegistryCore:
                 registered_at=now,
                 last_session_at=now,
             )
-            self._add(record, now, _REGISTERED)
+            self._add(record, now, _REGISTERED, slot)
             if shown and not provisional and not implicit_permission and not was_granted:
                 self._opt_in(owner, now)
 
@@ -605,9 +605,9 @@ class RegistryCore:
                 )
             )
 
-    def _add(self, record: TokenRecord, now: float, cause: Cause) -> None:
+    def _add(self, record: TokenRecord, now: float, cause: Cause, slot: Slot) -> None:
+        """Hold ``record`` for ``slot`` (its slot: the caller's tuple is kept, not a new one)."""
         self._tokens[record.token] = record
-        slot = record.slot  # the profile's key (and the index's, for a slot never seen)
         self._slots[slot] = record
         profile = self._profiles[record.profile]
         _hold(profile, slot, record.token)
