@@ -420,7 +420,14 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         help="also run docs/model.md §7's large world: this many devices × --days, sharded in "
-        "--shards on 2 workers, once (e.g. 1000000; about half an hour on 2 cores)",
+        "--large-shards on 2 workers, once (e.g. 1000000; 10 to 20 minutes on 2 cores)",
+    )
+    parser.add_argument(
+        "--large-shards",
+        type=int,
+        default=None,
+        help="shards of the large world (default --shards); more shards than workers keep "
+        "each world small (the workers take them in turn)",
     )
     parser.add_argument(
         "--no-sharding", action="store_true", help="skip the sharded 1 → 2 worker measurement"
@@ -517,7 +524,14 @@ def main(argv: list[str] | None = None) -> int:
     results["large"] = (
         None
         if args.large is None
-        else measure_large(args.scenario, args.large, args.days, args.shards, 2, args.max_seconds)
+        else measure_large(
+            args.scenario,
+            args.large,
+            args.days,
+            args.large_shards if args.large_shards is not None else args.shards,
+            2,
+            args.max_seconds,
+        )
     )
     results["scaling"] = report.scaling(runs, days_series, args.days)
     results["capacity"] = report.capacity(runs, args.days, args.memory_budget_gib)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sim.platforms import Platform
-from sim.world.device import Device
+from sim.world.device import Device, OsClass
 from sim.world.signals import Outcome, SendRecord
 
 SEND_COLUMNS = (
@@ -89,6 +89,11 @@ class _Tally:
         )
 
 
+# read once: on Python 3.11 an enum member read off its class, and ``.value``, go through slow hooks
+_ANDROID, _BOUNCED = Platform.ANDROID, Outcome.BOUNCED
+_VALUE: dict[object, str] = {member: member.value for member in (*Platform, *OsClass)}
+
+
 def _kind(campaign: str) -> str:
     return "probe" if campaign.startswith("probe") else "campaign"
 
@@ -110,12 +115,12 @@ class SendLedger:
     def record(self, send: SendRecord) -> None:
         """Listener for :class:`~sim.world.signals.SendRecord`."""
         platform = send.platform
-        os_class = platform.value
-        if platform is Platform.ANDROID:
+        name = os_class = _VALUE[platform]
+        if platform is _ANDROID:
             device = self._installs.get(send.install_id)
             if device is not None and device.os_class is not None:
-                os_class = device.os_class.value
-        key = (send.campaign, platform.value, os_class)
+                os_class = _VALUE[device.os_class]
+        key = (send.campaign, name, os_class)
         tally = self._tallies.get(key)
         if tally is None:
             tally = self._tallies[key] = _Tally(send.time)
@@ -124,10 +129,11 @@ class SendLedger:
             tally.targeted += 1
         else:
             tally.retried += 1
-        if send.outcome is not None:
-            tally.outcomes[send.outcome] = tally.outcomes.get(send.outcome, 0) + 1
-            if send.outcome is Outcome.BOUNCED:
-                code = (send.campaign, platform.value, send.status, send.reason)
+        outcome = send.outcome
+        if outcome is not None:
+            tally.outcomes[outcome] = tally.outcomes.get(outcome, 0) + 1
+            if outcome is _BOUNCED:
+                code = (send.campaign, name, send.status, send.reason)
                 self.bounces[code] = self.bounces.get(code, 0) + 1
 
     def rows(self) -> list[tuple[object, ...]]:
