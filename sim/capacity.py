@@ -18,13 +18,14 @@ The model, fitted to the recorded benchmark run (figures below):
 - **Memory of one world.** A fixed part plus a cost per device record (its generator frame,
   heap entry, registry records and the provider token states of every token it was ever issued:
   dead tokens stay to answer 410s), both fitted through 10k and 100k devices × 365 days, plus the
-  time-series samples. A household shard first draws the whole population, then keeps its share:
-  the rest costs :data:`DRAW_BYTES_PER_DEVICE` each while the shard starts. The process that merges
-  shards holds every shard's results. Every process also holds the interpreter with pushsim,
+  time-series samples. A household shard makes every draw of the whole population but builds only
+  its own households (the others cost no memory). The process that merges shards holds every
+  shard's results. Every process also holds the interpreter with pushsim,
   NumPy and pandas imported.
 - **Time of one world.** ``seconds = 266.45 s × (devices_ever / 278,808) ** 1.285`` (the measured
   growth exponent: SimPy's heap and the caches grow with the world), plus the samples and the
-  population draw of the other shards. Runs and shards spread over ``min(workers, cores)``.
+  draws of the other shards' households (:data:`DRAW_SECONDS_PER_DEVICE` each). Runs and shards
+  spread over ``min(workers, cores)``.
 
 On every recorded point (tests/test_capacity.py) it is within 10 % of the wall time and within
 2 % of the peak memory of runs of 10k devices and more, 16 % on the small sharded runs where the
@@ -68,7 +69,6 @@ _LARGE_DAYS = 365.0
 _LARGE_RECORDS = 278_808
 _LARGE_NET_BYTES = (1_004_516 - 117_704) * 1024
 _LARGE_SECONDS = 266.45  # seconds_total (build + event loop + result)
-_LARGE_BUILD_SECONDS = 3.60  # seconds_build (the population draw and the world)
 _LARGE_EVENTS = 8_544_376  # events_dispatched
 _SMALL_SECONDS = 13.81
 #: large.run: 1,000,000 devices × 365 d in 2 shards on 2 workers: the merging parent's peak RSS
@@ -100,9 +100,6 @@ TIME_EXPONENT = math.log(_LARGE_SECONDS / _SMALL_SECONDS) / math.log(
 )
 #: events per device record at 100k × 365 d (≈ 30.6; 29.5–37.5 over the recorded runs)
 EVENTS_PER_DEVICE_RECORD = _LARGE_EVENTS / _LARGE_RECORDS
-#: the population draw and world build, per device (3.60 s for 100,000 devices): what a shard
-#: spends drawing the households it then drops
-BUILD_SECONDS_PER_DEVICE = _LARGE_BUILD_SECONDS / _LARGE_DEVICES
 #: the merging process of a sharded run holds every shard's results: a cost per device record of
 #: the whole run (≈ 288 B) and a fixed part (≈ 26 MB, the pool included), through the parents of
 #: the 10k (27,851 records) and 1M (2,788,080 records: 2.788 per device as at 100k) sharded runs
@@ -116,10 +113,9 @@ POOL_START_SECONDS = 1.0
 # --------------------------------------------------------------------------------------------------
 # Not in the benchmark: measured on the project machine on 2026-12-01 at commit 0de47b7.
 
-#: memory of the population draw per device (tracemalloc of build_population, 100,000 devices:
-#: 407 B). The 1M sharded run's workers exceed the fit above by ≈ 374 B per dropped device (with
-#: their device records estimated, not recorded): the same cost.
-DRAW_BYTES_PER_DEVICE = 407.0
+#: a shard's draws for a device of another shard's household, which it does not build (2026-12-02:
+#: 1,000,000 devices in shard 3 of 20, 2.03 s with the shard's own 49,852 devices built)
+DRAW_SECONDS_PER_DEVICE = 2.0e-6
 #: one time-series sample of a world (four platform rows): memory and time, from an empty world
 #: sampled 20,000 times (261 MiB, 13.4 KB each) and 200,000 times (9.6 KB, 118 µs each)
 SAMPLE_BYTES = 13_400.0
@@ -396,12 +392,9 @@ def estimate(
     records = size.records()
     shard_records = size.records(shards)
     samples = size.samples()
-    dropped = _product(size.devices, 1 - 1 / shards)  # devices a shard draws, then drops
+    others = _product(size.devices, 1 - 1 / shards)  # devices a shard draws but does not build
     world_bytes = _finite_or_inf(
-        WORLD_BYTES
-        + BYTES_PER_DEVICE_RECORD * shard_records
-        + SAMPLE_BYTES * samples
-        + DRAW_BYTES_PER_DEVICE * dropped
+        WORLD_BYTES + BYTES_PER_DEVICE_RECORD * shard_records + SAMPLE_BYTES * samples
     )
     results_bytes = (
         _finite_or_inf(
@@ -415,7 +408,7 @@ def estimate(
     world_seconds = _finite_or_inf(
         SECONDS_AT_REFERENCE * _power(shard_records / RECORDS_AT_REFERENCE, TIME_EXPONENT)
         + SAMPLE_SECONDS * samples
-        + BUILD_SECONDS_PER_DEVICE * dropped
+        + DRAW_SECONDS_PER_DEVICE * others
     )
     run_seconds = _finite_or_inf(shards * world_seconds)
     events = _finite_or_inf(EVENTS_PER_DEVICE_RECORD * records)
@@ -531,17 +524,17 @@ def _way_out(
         ]
         if on_cluster:
             # the smallest split within a quarter of the least memory: more shards save little
-            # memory once the population draw dominates, and each draws it again
+            # memory once the fixed parts of each process dominate
             least = min(guess.peak_bytes for _, _, guess in on_cluster)
             _, shards, guess = min(
                 (fit for fit in on_cluster if fit[2].peak_bytes <= 1.25 * least),
                 key=lambda fit: fit[1],
             )
-            floor = INTERPRETER_BYTES + DRAW_BYTES_PER_DEVICE * _Size.of(scenario).devices
+            merge = estimate(_with_shards(scenario, max(2, shards)), remote=True).local_bytes
             reason = (
-                f" (every shard first draws the whole population: ≈ {format_bytes(floor)} "
-                "per process)"
-                if available is not None and floor * 2 > available
+                f" (merging every shard's results alone needs ≈ {format_bytes(merge)}, "
+                f"up to {format_bytes(merge * MEMORY_SPREAD)})"
+                if available is not None and merge * MEMORY_SPREAD > available
                 else ""
             )
             split = f" --set measurement.shards={shards}" if shards > 1 else ""

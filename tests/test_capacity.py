@@ -128,8 +128,8 @@ def test_fifty_million_devices_are_refused_with_the_estimate_and_the_way_out(
     assert "50,000,000 devices" in message
     assert "GiB at peak" in message
     assert "22 GiB available" in message
-    # every shard draws the whole population first: no split fits 22 GiB, a cluster can
-    assert "every shard first draws the whole population" in message
+    # the merge of every shard's results alone does not fit 22 GiB: no split does, a cluster can
+    assert "merging every shard's results alone needs" in message
     assert "--dask ADDRESS --set measurement.shards=" in message
 
 
