@@ -5,10 +5,10 @@ Build it from :class:`~sim.world.params.WorldParams` and a seed, then either :me
 providers are the pure domain objects; the world only calls them.
 
 A world may be one shard of a household-sharded run (:class:`~sim.world.population.Shard`): it
-draws the whole population from the run's seed as an unsharded world does and keeps its own
-households; everything else (behaviour, providers, campaigns, arrivals at ``1/count`` of the rate)
-draws from the shard's own streams, and devices created during the run carry the shard's prefix so
-that ids stay unique across shards.
+makes the whole population's draws from the run's seed as an unsharded world does and builds only
+its own households; everything else (behaviour, providers, campaigns, arrivals at ``1/count`` of
+the rate) draws from the shard's own streams, and devices created during the run carry the shard's
+prefix so that ids stay unique across shards.
 """
 
 from __future__ import annotations
