@@ -166,7 +166,17 @@ class World:
         return f"{self.shard.prefix}n{self._device_counter}"
 
     def populate(self) -> None:
-        """Draw the population (this shard's households) and start behaviour and sending."""
+        """Draw the population (this shard's households) and start behaviour and sending.
+
+        A finished world is freed by the cyclic collector, not by reference counting (its parts
+        refer to each other: the registry to its listeners, the SimPy queue to the processes),
+        and the collector, paused while worlds run, rarely gets round to the oldest generation on
+        its own: a process that simulates world after world (a worker taking shard after shard,
+        replications, calibration) would keep every earlier world. So a collection is made
+        here, before the new world grows, while the collector is on.
+        """
+        if gc.isenabled():
+            gc.collect()
         with collector_paused():  # as for a run: only acyclic records are made
             self._populate()
 

@@ -77,3 +77,31 @@ def test_objects_someone_else_froze_stay_frozen() -> None:
         gc.unfreeze()
         if not was_enabled:
             gc.disable()
+
+
+def test_a_process_running_world_after_world_keeps_only_the_last() -> None:
+    """A finished world is cyclic garbage; building the next world collects it."""
+    from sim.world.device import Device
+
+    def devices_alive() -> int:
+        return sum(1 for thing in gc.get_objects() if type(thing) is Device)
+
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        gc.collect()
+        before = devices_alive()
+        for seed in range(3):
+            simulation = Simulation(busy_world(300, 4.0), seed=seed)
+            simulation.run(20.0)
+            simulation.result()
+            simulation.close()
+            current = len(simulation.world.devices)
+            del simulation
+        # the third world's devices, built after the second world was collected
+        simulation = Simulation(busy_world(300, 4.0), seed=9)
+        assert devices_alive() - before == len(simulation.world.devices)
+        assert current > 300  # (the earlier worlds had devices to keep)
+    finally:
+        if not was_enabled:
+            gc.disable()
