@@ -538,8 +538,22 @@ def _finish_axis(axis: Any, has_data: bool, xlabel: str, ylabel: str) -> None:
     if not has_data:
         axis.text(0.5, 0.5, "no finished run", ha="center", va="center", transform=axis.transAxes)
         return
+    from matplotlib.ticker import FuncFormatter
+
     axis.set_xscale("log")
     axis.set_yscale("log")
+
+    # plain numbers (10,000 and 6, not 10^4 and 6×10^0), on the decades and at 2, 3 and 5 times them
+    def plain(value: float, _: int) -> str:
+        return f"{value:,.0f}" if value >= 10 else f"{value:g}"
+
+    def some(value: float, position: int) -> str:
+        leading = round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
+        return plain(value, position) if leading in (2, 3, 5) else ""
+
+    for scale in (axis.xaxis, axis.yaxis):
+        scale.set_major_formatter(FuncFormatter(plain))
+        scale.set_minor_formatter(FuncFormatter(some))
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=8)
 
