@@ -34,6 +34,7 @@ Memory comes from ``/proc/self/status`` (``VmRSS`` now, ``VmHWM`` the peak), fal
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing.forkserver
 import resource
@@ -156,11 +157,15 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-class _Hashing:
+class _Hashing(io.TextIOBase):
     """A text file that feeds what is written to it, UTF-8 encoded, into a running digest."""
 
     def __init__(self, digest: Any) -> None:
+        super().__init__()
         self._digest = digest
+
+    def writable(self) -> bool:
+        return True
 
     def write(self, text: str) -> int:
         self._digest.update(text.encode())
