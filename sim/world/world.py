@@ -67,6 +67,20 @@ def provider_configs(params: WorldParams) -> dict[Provider, ProviderConfig]:
     }
 
 
+#: devices of the worlds built since the last collection that may be garbage now, after which
+#: building the next world collects them (:meth:`World.populate`): about 100 MB of records
+COLLECT_AFTER_DEVICES = 10_000
+
+
+class _Uncollected:
+    """Devices of the worlds built in this process since the last collection made for them."""
+
+    devices = 0
+
+
+_uncollected = _Uncollected()
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector (reference counting goes on), as it was after.
@@ -172,13 +186,18 @@ class World:
         refer to each other: the registry to its listeners, the SimPy queue to the processes),
         and the collector, paused while worlds run, rarely gets round to the oldest generation on
         its own: a process that simulates world after world (a worker taking shard after shard,
-        replications, calibration) would keep every earlier world. So a collection is made
-        here, before the new world grows, while the collector is on.
+        replications, calibration) would keep every earlier world. So once the worlds built
+        since the last collection reach :data:`COLLECT_AFTER_DEVICES` devices, a collection is
+        made here, before the new world grows, while the collector is on. (Not before every
+        world: a full collection walks everything the process holds, about 0.1 s in a bare
+        interpreter, which a sweep of many small worlds would pay each time.)
         """
-        if gc.isenabled():
+        if _uncollected.devices >= COLLECT_AFTER_DEVICES and gc.isenabled():
             gc.collect()
+            _uncollected.devices = 0
         with collector_paused():  # as for a run: only acyclic records are made
             self._populate()
+        _uncollected.devices += len(self.devices)
 
     def _populate(self) -> None:
         if self.shard.sharded:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gc
 from collections import Counter
 
+import pytest
+
 from sim.simulation import Simulation
 from sim.world.world import collector_paused
 from tests.world.busy import busy_world
@@ -79,9 +81,19 @@ def test_objects_someone_else_froze_stay_frozen() -> None:
             gc.disable()
 
 
-def test_a_process_running_world_after_world_keeps_only_the_last() -> None:
-    """A finished world is cyclic garbage; building the next world collects it."""
+def test_a_process_running_world_after_world_keeps_only_the_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A finished world is cyclic garbage; building a world collects it once enough has piled up.
+
+    With the threshold at 500 devices, the worlds of 300 devices: the third world's build finds
+    600 devices' worth built since the last collection, and collects the first two.
+    """
+    from sim.world import world as world_module
     from sim.world.device import Device
+
+    monkeypatch.setattr(world_module, "COLLECT_AFTER_DEVICES", 500)
+    monkeypatch.setattr(world_module._uncollected, "devices", 0)
 
     def devices_alive() -> int:
         return sum(1 for thing in gc.get_objects() if type(thing) is Device)
@@ -91,16 +103,17 @@ def test_a_process_running_world_after_world_keeps_only_the_last() -> None:
     try:
         gc.collect()
         before = devices_alive()
-        for seed in range(3):
+        for seed in range(2):
             simulation = Simulation(busy_world(300, 4.0), seed=seed)
             simulation.run(20.0)
             simulation.result()
             simulation.close()
             current = len(simulation.world.devices)
             del simulation
-        # the third world's devices, built after the second world was collected
+        # the third world's devices, built after the first two were collected
         simulation = Simulation(busy_world(300, 4.0), seed=9)
         assert devices_alive() - before == len(simulation.world.devices)
+        assert world_module._uncollected.devices == 300
         assert current > 300  # (the earlier worlds had devices to keep)
     finally:
         if not was_enabled:
