@@ -50,7 +50,6 @@ def test_what_was_made_while_paused_goes_to_the_oldest_generation() -> None:
     try:
         with collector_paused():
             made = [_Record() for _ in range(5000)]
-            assert gc.get_count()[0] >= 5000  # all young while paused
         # resuming walked none of them: they are old, and the young generation is empty of them
         oldest = {id(thing) for thing in gc.get_objects(generation=2)}
         assert all(id(thing) in oldest for thing in made)
@@ -63,18 +62,19 @@ def test_what_was_made_while_paused_goes_to_the_oldest_generation() -> None:
 
 
 def test_objects_someone_else_froze_stay_frozen() -> None:
+    """A pause leaves frozen objects frozen (the count itself may fall: frozen objects can die)."""
     gc.collect()
     was_enabled = gc.isenabled()
     gc.enable()
+    sentinel = _Record()
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
-        assert frozen > 0
         with collector_paused():
             made = [_Record() for _ in range(100)]
-        assert gc.get_freeze_count() == frozen  # not thawed by the pause
-        young = {id(thing) for thing in gc.get_objects(generation=0)}
-        assert all(id(thing) in young for thing in made)  # left where the collector put them
+        assert gc.get_freeze_count() > 0
+        tracked = {id(thing) for generation in range(3) for thing in gc.get_objects(generation)}
+        assert id(sentinel) not in tracked  # still in the permanent generation
+        assert all(id(thing) in tracked for thing in made)  # not frozen by the pause
     finally:
         gc.unfreeze()
         if not was_enabled:
