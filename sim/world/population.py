@@ -79,8 +79,9 @@ def build_population(
 
     A device is shared (with other members of its owner's household) with a probability chosen so
     that the expected share of shared devices is ``shared_device_share``. With ``shard``, every
-    draw is made as without it, but only the shard's households and their devices are built
-    (the same records as :func:`shard_population` keeps from the whole population).
+    draw is made as without it, but only the shard's households and their devices are built:
+    households ``shard.index``, ``shard.index + shard.count``, … of the whole population, with
+    every device of their people (a device's owner and sharers live in one household).
     """
     kinds = [DeviceKind(k) for k in params.platform_share]
     pick_kind = weighted_pick(np.array(list(params.platform_share.values()), dtype=float))
@@ -123,15 +124,3 @@ def build_population(
         drawn += size
         number += 1
     return households, devices
-
-
-def shard_population(
-    households: list[Household], devices: list[Device], shard: Shard
-) -> tuple[list[Household], list[Device]]:
-    """The households of ``shard`` and the devices of their people, in their original order.
-
-    A device's owner and sharers live in one household, so every device lands in one shard.
-    """
-    kept = [household for number, household in enumerate(households) if shard.owns(number)]
-    people = {person for household in kept for person in household.people}
-    return kept, [device for device in devices if device.owner in people]

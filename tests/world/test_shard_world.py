@@ -16,7 +16,6 @@ from sim.world.population import (
     HOUSEHOLD_SIZES,
     Shard,
     build_population,
-    shard_population,
 )
 from sim.world.streams import STREAM_NAMES, Streams, stream
 from tests.support import reference
@@ -55,21 +54,6 @@ def test_each_shard_has_its_own_reproducible_streams():
     assert len({tuple(base), tuple(shard0), tuple(shard1)}) == 3
     assert _draws(Streams(5, 1)["sessions"]) == shard1
     assert _draws(stream(6, "sessions", 1)) != shard1
-
-
-def test_shards_partition_the_households_and_devices():
-    households, devices = build_population(
-        PopulationParams(devices=500, shared_device_share=0.4), np.random.default_rng(2)
-    )
-    parts = [shard_population(households, devices, Shard(k, 3)) for k in range(3)]
-    kept_devices = [d.device_id for _, ds in parts for d in ds]
-    assert sorted(kept_devices) == sorted(d.device_id for d in devices)  # each device once
-    for k, (kept, ds) in enumerate(parts):
-        assert [h.household_id for h in kept] == [f"h{n}" for n in range(k, len(households), 3)]
-        people = {p for h in kept for p in h.people}
-        assert all(set(d.sharers) <= people for d in ds)  # shared devices stay home
-        order = [d.device_id for d in devices if d.owner in people]
-        assert [d.device_id for d in ds] == order
 
 
 #: a device as drawn: id, kind, owner, sharers, browser
@@ -123,15 +107,21 @@ def test_the_population_is_the_one_numpys_choice_draws(sharers: int) -> None:
     assert _rows(devices) == _choice_population(params, np.random.default_rng(11))
 
 
-def test_a_shard_builds_only_its_part_of_the_same_draws() -> None:
+@pytest.mark.parametrize("count", [2, 3, 7])
+def test_shards_partition_the_households_and_devices(count: int) -> None:
+    """Each shard makes the same draws and builds its households k, k + K, … and their devices."""
     params = PopulationParams(devices=2000, shared_device_share=0.4)
-    whole = build_population(params, np.random.default_rng(7))
-    for count in (2, 3, 7):
-        for index in range(count):
-            kept, devices = build_population(params, np.random.default_rng(7), Shard(index, count))
-            expected_households, expected_devices = shard_population(*whole, Shard(index, count))
-            assert kept == expected_households
-            assert _rows(devices) == _rows(expected_devices)
+    households, devices = build_population(params, np.random.default_rng(7))
+    parts = [
+        build_population(params, np.random.default_rng(7), Shard(k, count)) for k in range(count)
+    ]
+    kept_devices = [d.device_id for _, ds in parts for d in ds]
+    assert sorted(kept_devices) == sorted(d.device_id for d in devices)  # each device once
+    for k, (kept, ds) in enumerate(parts):
+        assert kept == households[k::count]
+        people = {p for h in kept for p in h.people}
+        assert all(set(d.sharers) <= people for d in ds)  # shared devices stay home
+        assert _rows(ds) == _rows([d for d in devices if d.owner in people])  # same, in order
 
 
 def test_membership_comes_from_the_unsharded_population_draw():
