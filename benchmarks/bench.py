@@ -18,6 +18,11 @@ One invocation measures, on this machine and in this run (nothing is carried ove
 5. the fitted exponents b of wall time and memory ~ devices^b and of wall time ~ days^b (the
    smallest size at ``--day-steps``).
 
+Each world size, day step and 1 → 2 worker comparison is run ``--repeats`` times (default 3; the
+worker counts alternate) and reported by its median: on a shared machine one run's verdict on a
+target near its limit is decided by the machine's noise. Each run's wall time is kept beside the
+median. The large world (``--large``) runs once.
+
 Writes ``results.json``, ``results.md`` and ``scaling.png`` next to this file (``--out`` elsewhere)
 and prints the table. See ``benchmarks/README.md``.
 """
@@ -155,9 +160,20 @@ def run_child(args: list[str], max_seconds: float) -> tuple[str, Json | None, st
 
 
 def measure_case(
-    scenario: str, case: Case, max_seconds: float, *, bare: bool, skip_reason: str = ""
+    scenario: str,
+    case: Case,
+    max_seconds: float,
+    *,
+    bare: bool,
+    skip_reason: str = "",
+    repeats: int = 1,
 ) -> Json:
-    """The world run of ``case`` in a fresh process, then its bare SimPy loop (if ``bare``)."""
+    """The world run of ``case`` in a fresh process ``repeats`` times, then its bare SimPy loop.
+
+    The record's ``world`` is the median run by wall time (every figure of one real run); the
+    wall time of each run is kept in ``derived["wall_seconds_runs"]``. The bare loop (if
+    ``bare``) runs once, after the last: every run dispatches the same events.
+    """
     record: Json = {
         "devices": case.devices,
         "days": case.days,
@@ -171,19 +187,34 @@ def measure_case(
     if skip_reason:
         log(f"{case.devices:,} devices × {case.days:g} d: skipped ({skip_reason})")
         return record
-    log(f"{case.devices:,} devices × {case.days:g} d: running (budget {max_seconds:g} s)")
-    status, world, note = run_child(
-        ["world", scenario, str(case.devices), repr(case.days)], max_seconds
-    )
-    record.update(status=status, note=note, world=world, load_after=load_average())
-    if world is None:
-        log(f"  {status}: {note}")
-        return record
-    log(
-        f"  {world['seconds_total']:.1f} s ({world.get('cpu_seconds_total', 0):.1f} s CPU), "
-        f"{world['events_dispatched']:,} events, "
-        f"peak RSS {world['peak_rss_kib'] / 1024:,.0f} MiB"
-    )
+    worlds: list[Json] = []
+    loads: list[float | None] = []
+    for attempt in range(1, repeats + 1):
+        round_note = f", run {attempt} of {repeats}" if repeats > 1 else ""
+        log(
+            f"{case.devices:,} devices × {case.days:g} d: running (budget {max_seconds:g} s"
+            f"{round_note})"
+        )
+        loads.append(load_average())
+        status, world, note = run_child(
+            ["world", scenario, str(case.devices), repr(case.days)], max_seconds
+        )
+        record.update(status=status, note=note, load_after=load_average())
+        if world is None:
+            log(f"  {status}: {note}")
+            return record
+        worlds.append(world)
+        log(
+            f"  {world['seconds_total']:.1f} s ({world.get('cpu_seconds_total', 0):.1f} s CPU), "
+            f"{world['events_dispatched']:,} events, "
+            f"peak RSS {world['peak_rss_kib'] / 1024:,.0f} MiB"
+        )
+    walls = [float(w["seconds_total"]) for w in worlds]
+    chosen = report.median_index(walls)
+    world = worlds[chosen]
+    record.update(world=world, load_before=loads[chosen], loads_before=loads)
+    if repeats > 1:
+        log(f"  median {walls[chosen]:.1f} s of {report.spread(walls)} s")
     bare_report = None
     if bare:
         log(
@@ -209,14 +240,24 @@ def measure_case(
                 f"({bare_report.get('cpu_seconds_loop', 0):.1f} s CPU)"
             )
     record["bare"] = bare_report
-    record["derived"] = report.derive(world, bare_report)
+    record["derived"] = report.derive(world, bare_report, walls)
     return record
 
 
 def measure_replications(
-    scenario: str, devices: int, days: float, replications: int, per_device: float
+    scenario: str,
+    devices: int,
+    days: float,
+    replications: int,
+    per_device: float,
+    repeats: int = 1,
 ) -> Json:
-    """``replicate`` with 1 then 2 workers on the same plan; wall times and identical results."""
+    """``replicate`` with 1 then 2 workers on the same plan, ``repeats`` rounds; medians compared.
+
+    The rounds alternate (1, 2, 1, 2, …) so that a slow spell of the machine falls on both worker
+    counts; the speed-up is the ratio of the two medians. Results are checked identical across
+    every run.
+    """
     import pandas as pd
 
     from sim.experiment import replicate
@@ -230,75 +271,107 @@ def measure_replications(
             f"measurement.days={float(days)!r}",
         ],
     )
-    seconds = []
+    runs: list[list[float]] = [[], []]
     loads = []
-    results = []
-    for workers in (1, 2):
-        loads.append(load_average())
-        log(f"replications: {replications} × {devices:,} devices × {days:g} d, {workers} worker(s)")
-        start = time.perf_counter()
-        results.append(replicate(loaded, replications, workers=workers))
-        seconds.append(time.perf_counter() - start)
-        log(f"  {seconds[-1]:.1f} s")
+    first = None
     identical = True
-    try:
-        pd.testing.assert_frame_equal(results[0].table, results[1].table)
-        pd.testing.assert_frame_equal(results[0].summary, results[1].summary)
-    except AssertionError as error:
-        identical = False
-        log(f"  results differ between 1 and 2 workers: {error}")
+    for attempt in range(1, repeats + 1):
+        for index, workers in enumerate((1, 2)):
+            loads.append(load_average())
+            round_note = f", round {attempt} of {repeats}" if repeats > 1 else ""
+            log(
+                f"replications: {replications} × {devices:,} devices × {days:g} d, "
+                f"{workers} worker(s){round_note}"
+            )
+            start = time.perf_counter()
+            result = replicate(loaded, replications, workers=workers)
+            runs[index].append(time.perf_counter() - start)
+            log(f"  {runs[index][-1]:.1f} s")
+            if first is None:
+                first = result
+                continue
+            try:
+                pd.testing.assert_frame_equal(first.table, result.table)
+                pd.testing.assert_frame_equal(first.summary, result.summary)
+            except AssertionError as error:
+                identical = False
+                log(f"  results differ between runs: {error}")
+    assert first is not None
+    seconds = [report.median(r) for r in runs]
     return {
         "devices": devices,
         "days": days,
         "replications": replications,
         "workers": [1, 2],
         "seconds": seconds,
+        "seconds_runs": runs,
         "speedup": seconds[0] / seconds[1] if seconds[1] > 0 else None,
         "identical": identical,
-        "rows": len(results[0].table),
+        "rows": len(first.table),
         "load_before": loads,
     }
 
 
 def measure_sharding(
-    scenario: str, devices: int, days: float, shards: int, max_seconds: float
+    scenario: str, devices: int, days: float, shards: int, max_seconds: float, repeats: int = 1
 ) -> Json:
-    """One sharded run with 1 worker, then with 2, each in a fresh subprocess; digests compared."""
+    """One sharded run with 1 worker, then with 2, in fresh subprocesses, ``repeats`` rounds.
+
+    Rounds alternate the worker counts, as for replications; the speed-up is the ratio of the
+    medians, and every run's result digest must be the same.
+    """
     runs: list[Json] = []
-    for workers in (1, 2):
-        load = load_average()
-        log(
-            f"sharding: {devices:,} devices × {days:g} d in {shards} shards, "
-            f"{workers} worker(s) (budget {max_seconds:g} s)"
-        )
-        status, measured, note = run_child(
-            ["sharded", scenario, str(devices), repr(days), str(shards), str(workers)],
-            max_seconds,
-        )
-        runs.append(
-            {"workers": workers, "status": status, "note": note, "run": measured, "load": load}
-        )
-        if measured is None:
-            log(f"  {status}: {note}")
+    failed = False
+    for attempt in range(1, repeats + 1):
+        for workers in (1, 2):
+            load = load_average()
+            round_note = f", round {attempt} of {repeats}" if repeats > 1 else ""
+            log(
+                f"sharding: {devices:,} devices × {days:g} d in {shards} shards, "
+                f"{workers} worker(s) (budget {max_seconds:g} s{round_note})"
+            )
+            status, measured, note = run_child(
+                ["sharded", scenario, str(devices), repr(days), str(shards), str(workers)],
+                max_seconds,
+            )
+            runs.append(
+                {"workers": workers, "status": status, "note": note, "run": measured, "load": load}
+            )
+            if measured is None:
+                log(f"  {status}: {note}")
+                failed = True
+                break
+            log(
+                f"  {measured['seconds_total']:.1f} s (CPU {measured['cpu_seconds_total']:.1f} s "
+                f"here, {measured['cpu_seconds_workers']:.1f} s in workers)"
+            )
+        if failed:
             break
-        log(
-            f"  {measured['seconds_total']:.1f} s (CPU {measured['cpu_seconds_total']:.1f} s here, "
-            f"{measured['cpu_seconds_workers']:.1f} s in workers)"
-        )
+    by_workers = [[r["run"] for r in runs if r["workers"] == w and r["run"]] for w in (1, 2)]
     done = [r["run"] for r in runs if r["run"] is not None]
-    seconds = [float(r["seconds_total"]) for r in done]
-    identical = len(done) == 2 and done[0]["digest"] == done[1]["digest"]
-    if len(done) == 2 and not identical:
-        log("  results differ between 1 and 2 workers")
+    identical = not failed and len({r["digest"] for r in done}) == 1
+    if not failed and not identical:
+        log("  results differ between runs")
+    seconds_runs = [[float(r["seconds_total"]) for r in group] for group in by_workers]
+    medians = (
+        [
+            group[report.median_index(times)]
+            for group, times in zip(by_workers, seconds_runs, strict=True)
+        ]
+        if not failed
+        else []
+    )
+    seconds = [float(r["seconds_total"]) for r in medians]
     return {
-        "status": "ok" if len(done) == 2 else runs[-1]["status"],
+        "status": "ok" if not failed else runs[-1]["status"],
         "devices": devices,
         "days": days,
         "shards": shards,
         "workers": [1, 2],
         "seconds": seconds,
+        "seconds_runs": seconds_runs,
         "cpu_seconds": [
-            float(r["cpu_seconds_total"]) + float(r["cpu_seconds_workers"]) for r in done
+            float(r["cpu_seconds_total"]) + float(r["cpu_seconds_workers"]) for r in medians
         ],
         "speedup": seconds[0] / seconds[1] if len(seconds) == 2 and seconds[1] > 0 else None,
         "identical": identical,
@@ -399,6 +472,14 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         default=3600.0,
         help="kill a run after this many seconds and report it over budget (default 3600)",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="run each world size, each day step and each 1 → 2 worker comparison this many "
+        "times and report the median (worker counts alternate); the large world runs once "
+        "(default 3)",
+    )
     parser.add_argument("--replications", type=int, default=4, help="for the 1 → 2 worker test")
     parser.add_argument("--replication-devices", type=int, default=10_000)
     parser.add_argument("--replication-days", type=float, default=180.0)
@@ -436,7 +517,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "--memory-budget-gib", type=float, default=24.0, help="for the capacity estimate"
     )
     parser.add_argument("--out", type=Path, default=HERE, help="directory of the outputs")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -465,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
             "sample_every_days": base.measurement.sample_every_days,
             "seed": base.measurement.seed,
             "memory_budget_gib": args.memory_budget_gib,
+            "repeats": args.repeats,
         },
     }
 
@@ -476,7 +561,14 @@ def main(argv: list[str] | None = None) -> int:
             if case.days in over_budget_days
             else ""
         )
-        record = measure_case(args.scenario, case, args.max_seconds, bare=True, skip_reason=skip)
+        record = measure_case(
+            args.scenario,
+            case,
+            args.max_seconds,
+            bare=True,
+            skip_reason=skip,
+            repeats=args.repeats,
+        )
         if record["status"] == "over budget":
             over_budget_days.add(case.days)
         runs.append(record)
@@ -493,7 +585,11 @@ def main(argv: list[str] | None = None) -> int:
                 same
                 if same is not None
                 else measure_case(
-                    args.scenario, Case(smallest, steps_days), args.max_seconds, bare=False
+                    args.scenario,
+                    Case(smallest, steps_days),
+                    args.max_seconds,
+                    bare=False,
+                    repeats=args.repeats,
                 )
             )
     results["days_series"] = days_series
@@ -507,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
             args.replication_days,
             args.replications,
             per_device,
+            args.repeats,
         )
     )
     sharding_devices = args.sharding_devices or smallest
@@ -519,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
             args.sharding_days if args.sharding_days is not None else args.days,
             args.shards,
             args.max_seconds,
+            args.repeats,
         )
     )
     results["large"] = (
