@@ -463,25 +463,48 @@ class PushService(ABC):
         a second picks the code), payload size, never-issued token, token of another app, dead and
         reported token; otherwise 200. Never changes the ground truth.
         """
-        self._advance(now)
+        return self.send_with_truth(now, token, app, payload_bytes=payload_bytes, rng=rng)[0]
+
+    def send_with_truth(
+        self,
+        now: float,
+        token: str,
+        app: str,
+        *,
+        payload_bytes: int = 256,
+        rng: RandomSource | None = None,
+    ) -> tuple[SendResult, bool]:
+        """:meth:`send`, and whether the message reaches the device's OS, in one look-up.
+
+        The flag is ``answer.accepted and delivers(now, token)``: False for every answer but a
+        2xx, and for a 2xx to a zombie (dead, not yet reported). The same checks, random draws and
+        errors as :meth:`send`; the sender's path, run for every send.
+        """
+        # _advance, inlined for the common case: time went forwards (or stood still)
+        if now >= self._now and -_INF < now < _INF:
+            self._now = now
+        else:
+            self._advance(now)  # raises
         if payload_bytes < 0:
             raise ProviderError(f"payload_bytes must be >= 0, got {payload_bytes!r}")
         config = self.config
         if not config.credentials_valid:
-            return self._credentials_answer
+            return self._credentials_answer, False
         rate = config.transient_error_rate
         if rng is not None and rate > 0.0 and rng.random() < rate:
             answers = self._transient_answers
-            return answers[min(int(rng.random() * len(answers)), len(answers) - 1)]
+            return answers[min(int(rng.random() * len(answers)), len(answers) - 1)], False
         if payload_bytes > config.max_payload_bytes:
-            return self._payload_answer
+            return self._payload_answer, False
         state = self._tokens.get(token)
         if state is None:
-            return self._unknown_answer
+            return self._unknown_answer, False
         if state.app != app:
-            return self._wrong_app_answer
-        if self._is_reported(state, now):  # reported implies dead
+            return self._wrong_app_answer, False
+        deadline = state.last_connect + self._expiry_days
+        if now >= state.reported_at or now > deadline:  # reported (_is_reported) implies dead
             death = self._death_of(state, now)
             if death is not None:
-                return self._dead_answer(*death)
-        return self._ok_answer
+                return self._dead_answer(*death), False
+        # delivers, inlined: alive, inactivity deadline not passed
+        return self._ok_answer, now < state.died_at and not now > deadline

