@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sim.fastinit import fast_frozen_init
 from sim.platforms import Platform
 
 
@@ -31,6 +32,8 @@ class Cause(StrEnum):
     PRUNED = "pruned"  # remove: no session for the pruning window (policy)
 
 
+# one is built per change of a token record while anyone listens: see sim.fastinit
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class TokenEvent:
     """One add / update / remove of a token record."""

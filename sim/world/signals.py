@@ -32,6 +32,8 @@ class Truth(StrEnum):
     REPLACED = "replaced"  # device retired, replaced by a new one
 
 
+# one is built per ground-truth change (about 20 a device-year): see sim.fastinit
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class TruthEvent:
     """A ground-truth change: ``old_token`` / ``new_token`` where the device's token changed."""
