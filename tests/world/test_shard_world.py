@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.simulation import Simulation
-from sim.world import APP, PopulationParams, WorldParams
+from sim.world import APP, PopulationParams, WorldParams, population
 from sim.world.device import Device, DeviceKind
 from sim.world.population import (
     HOUSEHOLD_SHARES,
@@ -122,6 +122,46 @@ def test_shards_partition_the_households_and_devices(count: int) -> None:
         people = {p for h in kept for p in h.people}
         assert all(set(d.sharers) <= people for d in ds)  # shared devices stay home
         assert _rows(ds) == _rows([d for d in devices if d.owner in people])  # same, in order
+
+
+def test_a_process_draws_the_population_once_for_the_shards_of_a_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shards of one run share one draw; the stream is left where the draws leave it."""
+    draws: list[int] = []
+    real_draw = population.draw_population
+
+    def counted(params: PopulationParams, rng: np.random.Generator) -> population.PopulationDraw:
+        draws.append(params.devices)
+        return real_draw(params, rng)
+
+    monkeypatch.setattr(population, "draw_population", counted)
+    monkeypatch.setattr(population, "_last_draw", [])
+    params = PopulationParams(devices=1500, shared_device_share=0.4)
+    after_drawing = np.random.default_rng(21)
+    real_draw(params, after_drawing)
+    for k in range(3):
+        rng = np.random.default_rng(21)
+        build_population(params, rng, Shard(k, 3))
+        assert rng.bit_generator.state == after_drawing.bit_generator.state
+    assert draws == [1500]
+    # another seed, other parameters or an unsharded build draw again
+    build_population(params, np.random.default_rng(22), Shard(0, 3))
+    build_population(
+        params.model_copy(update={"devices": 1400}), np.random.default_rng(22), Shard(1, 3)
+    )
+    build_population(params, np.random.default_rng(21))
+    assert draws == [1500, 1500, 1400, 1500]
+    # and a draw reused for a shard builds what a fresh draw builds
+    cached = build_population(
+        params.model_copy(update={"devices": 1400}), np.random.default_rng(22), Shard(2, 3)
+    )
+    monkeypatch.setattr(population, "_last_draw", [])
+    fresh = build_population(
+        params.model_copy(update={"devices": 1400}), np.random.default_rng(22), Shard(2, 3)
+    )
+    assert cached[0] == fresh[0]
+    assert _rows(cached[1]) == _rows(fresh[1])
 
 
 def test_membership_comes_from_the_unsharded_population_draw():
