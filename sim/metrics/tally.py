@@ -17,14 +17,15 @@ re-classifies what may have changed since the last sample:
   (:meth:`~sim.providers.PushService.status_changes_at`);
 - devices that joined the world since the last sample.
 
-Each token and device keeps its last contribution to the counts; re-classifying one subtracts the
-old contribution and adds the new. Distinct-profile counts (truly reachable, reachable but not
-targeted) are kept as reference counts per (group, profile) of the devices behind them, and the
-profiles believed reachable per Android OS class as reference counts of the foreground tokens
-they hold there (per platform, the registry counts them itself). A group is a platform, an
-Android OS class (a breakdown of Android, by the device carrying the install) or all.
-Classification itself is the same code as the full snapshot
-(:func:`~sim.metrics.truth.classify_record`, :func:`~sim.metrics.truth.funnel_depth`,
+Each token and device keeps its last contribution to the counts, and the tally counts the tokens
+and devices behind each distinct contribution (a few dozen exist): re-classifying one moves it
+from its old contribution to its new one, if they differ, and a sample adds the contributions
+up. Distinct-profile counts (truly reachable, reachable but not targeted) are kept as reference
+counts per (group, profile) of the devices behind them, and the profiles believed reachable per
+Android OS class as reference counts of the foreground tokens they hold there (per platform, the
+registry counts them itself). A group is a platform, an Android OS class (a breakdown of Android,
+by the device carrying the install) or all. Classification itself is the same code as the full
+snapshot (:func:`~sim.metrics.truth.classify_record`, :func:`~sim.metrics.truth.funnel_depth`,
 :func:`~sim.metrics.truth.device_reach`), and the tests check the two agree at every sample.
 """
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections.abc import Iterable
 
 from sim.metrics.truth import (
     FUNNEL_STEPS,
@@ -46,45 +48,66 @@ from sim.metrics.truth import (
     classify_record,
     device_reach,
     funnel_depth,
-    install_class,
 )
 from sim.platforms import PROVIDER_OF, Platform
 from sim.registry import TokenEvent
-from sim.world.device import OsClass
+from sim.world.device import Device, OsClass
 from sim.world.signals import TruthEvent
 from sim.world.world import World
 
 #: the groups a platform's tokens and devices count under, without and with an OS class
 Groups = tuple[Group, ...]
 #: what one token record adds to the counts: its groups (platform, and Android OS class),
-#: foreground, truth (None for background) and stale cause. Few distinct values exist, so each
-#: is kept once and shared by every token with that contribution.
+#: foreground, truth (None for background) and stale cause
 TokenShare = tuple[Groups, bool, TokenTruth | None, StaleCause | None]
 #: what one installed device adds besides the person it makes reachable: its groups (platform,
-#: Android OS class, all), funnel depth
-DeviceShare = tuple[Groups, int]
+#: Android OS class, all) as positions in GROUPS, funnel depth
+DeviceShare = tuple[tuple[int, ...], int]
+#: what the tally keeps of one token record: its contribution, and the Android OS class and
+#: profile it makes believed reachable there (a foreground token of a targetable profile)
+TokenState = tuple[TokenShare, tuple[OsClass, str] | None]
+#: what the tally keeps of one installed device: its contribution, the profile it makes truly
+#: reachable, or reachable but not targeted, and which, and the person it would show a push to
+#: (depth ≥ SHOWS_DEPTH)
+DeviceState = tuple[DeviceShare, tuple[str, Reach] | None, str | None]
+
+# Enum members read on every re-classification, bound once: on Python 3.11 reading a member off
+# its class (``TokenTruth.DEAD``) goes through ``EnumType``'s slow attribute hook.
+_ANDROID = Platform.ANDROID
+_LIVE, _DEAD, _ZOMBIE = TokenTruth.LIVE, TokenTruth.DEAD, TokenTruth.ZOMBIE
+_OTHER_USER = StaleCause.OTHER_USER
+_TRULY = Reach.TRULY
+_INF = math.inf
+#: iterating an enum class is slow too (``EnumType.__iter__``), and samples do it every time
+_PLATFORMS: tuple[Platform, ...] = tuple(Platform)
+_OS_CLASSES: tuple[OsClass, ...] = tuple(OsClass)
 
 
 class Recheck:
     """Keys (tokens or devices) to look at again at a given time; only the latest time counts."""
 
-    __slots__ = ("_at", "_heap")
+    __slots__ = ("heap", "pending")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, str]] = []
-        self._at: dict[str, float] = {}
+        #: key → when to look at it again, and the requests as a heap of (when, key); a request
+        #: stays in the heap when a later one for its key supersedes it
+        self.pending: dict[str, float] = {}
+        self.heap: list[tuple[float, str]] = []
 
     def at(self, key: str, when: float) -> None:
-        """Look at ``key`` again at ``when`` (``inf``: never), replacing any earlier request."""
-        if when == math.inf:
-            self._at.pop(key, None)
-        elif self._at.get(key) != when:
-            self._at[key] = when
-            heapq.heappush(self._heap, (when, key))
+        """Look at ``key`` again at ``when`` (``inf``: never), replacing any earlier request.
+
+        (:class:`TruthTally` inlines this on its hot paths.)
+        """
+        if when == _INF:
+            self.pending.pop(key, None)
+        elif self.pending.get(key) != when:
+            self.pending[key] = when
+            heapq.heappush(self.heap, (when, key))
 
     def due(self, now: float) -> list[str]:
         """The keys due at or before ``now``, each once; they are forgotten."""
-        heap, at, keys = self._heap, self._at, []
+        heap, at, keys = self.heap, self.pending, []
         while heap and heap[0][0] <= now:
             when, key = heapq.heappop(heap)
             if at.get(key) == when:  # else superseded by a later request
@@ -100,21 +123,19 @@ class TruthTally:
         self.world = world
         self._app = world.actions.app
         self._services = {p: world.providers[PROVIDER_OF[p]] for p in Platform}
-        #: each distinct contribution kept once (there are a few dozen), shared by reference
-        self._token_shares: dict[TokenShare, TokenShare] = {}
-        self._device_shares: dict[DeviceShare, DeviceShare] = {}
-        self._tokens: dict[str, TokenShare] = {}
-        self._devices: dict[str, DeviceShare] = {}
-        #: device → the profile it makes truly reachable, or reachable but not targeted, and which
-        self._reach: dict[str, tuple[str, Reach]] = {}
-        #: token → the Android OS class and profile it makes believed reachable there (a
-        #: foreground token of a targetable profile), and per class, profile → those tokens
-        self._believer: dict[str, tuple[OsClass, str]] = {}
+        #: the state of each token record held and each installed device (one dict each: a
+        #: re-classification reads and writes one entry)
+        self._tokens: dict[str, TokenState] = {}
+        self._devices: dict[str, DeviceState] = {}
+        #: each distinct contribution (there are a few dozen) → how many tokens or devices make it
+        #: (zero counts are kept: the contribution may come back)
+        self._token_shares: dict[TokenShare, int] = {}
+        self._device_shares: dict[DeviceShare, int] = {}
+        #: per Android OS class, profile → its foreground tokens there, while targetable
         self._believed: dict[OsClass, dict[str, int]] = {c: {} for c in OsClass}
-        #: device → the person it would show a push to (depth ≥ SHOWS_DEPTH), and person → those
-        #: devices: re-looked at when the person's targetability changes (an opted-out profile
-        #: is not counted as reachable but not targeted)
-        self._shown_user: dict[str, str] = {}
+        #: person → the devices that would show them a push: re-looked at when the person's
+        #: targetability changes (an opted-out profile is not counted as reachable but not
+        #: targeted)
         self._shows_to: dict[str, dict[str, None]] = {}
         self._dirty_tokens: set[str] = set()
         self._dirty_devices: set[str] = set()
@@ -122,20 +143,28 @@ class TruthTally:
         self._token_rechecks = Recheck()
         self._device_rechecks = Recheck()
 
-        self._count_tokens: dict[Group, int] = dict.fromkeys(GROUPS, 0)
-        self._count_foreground: dict[Group, int] = dict.fromkeys(GROUPS, 0)
-        self._count_dead: dict[Group, int] = dict.fromkeys(GROUPS, 0)
-        self._count_zombie: dict[Group, int] = dict.fromkeys(GROUPS, 0)
-        self._count_causes: dict[tuple[Group, StaleCause], int] = {}
-        self._depths = {group: [0] * (len(FUNNEL_STEPS) + 1) for group in GROUPS}
-        #: per group, person → number of devices behind them
-        self._truly: dict[Group, dict[str, int]] = {group: {} for group in GROUPS}
-        self._shown: dict[Group, dict[str, int]] = {group: {} for group in GROUPS}
-        self._truly_count: dict[Group, int] = dict.fromkeys(GROUPS, 0)
-        self._not_targeted_count: dict[Group, int] = dict.fromkeys(GROUPS, 0)
-        #: the groups of a token (platform, Android OS class) and of a device (and all), kept once
-        self._token_groups: dict[tuple[Platform, OsClass | None], Groups] = {}
-        self._device_groups: dict[tuple[Platform, OsClass | None], Groups] = {}
+        #: person → per group (by position in GROUPS), the number of their devices truly
+        #: reachable, then the number reachable but not targeted; one list per person, so that
+        #: counting a device is one look-up, not several per group
+        self._people: dict[str, list[int]] = {}
+        #: per group (by position in GROUPS): distinct people truly reachable, and reachable but
+        #: not targeted (and not truly reachable)
+        self._truly_count = [0] * len(GROUPS)
+        self._not_targeted_count = [0] * len(GROUPS)
+        #: the groups of a token (platform, Android OS class), and of a device (and all) as
+        #: positions in GROUPS, by (platform, OS class), each built once: ``is`` tells them equal
+        classes: tuple[OsClass | None, ...] = (*OsClass, None)
+        self._token_groups: dict[tuple[Platform, OsClass | None], Groups] = {
+            (p, c): (p,) if c is None else (p, c) for p in Platform for c in classes
+        }
+        position = {group: index for index, group in enumerate(GROUPS)}
+        self._device_groups: dict[tuple[Platform, OsClass | None], tuple[int, ...]] = {
+            (p, c): (position[p], position[None])
+            if c is None
+            else (position[p], position[c], position[None])
+            for p in Platform
+            for c in classes
+        }
 
         registry = world.registry
         registry.subscribe(self._on_token)
@@ -187,117 +216,182 @@ class TruthTally:
         dirty_devices, self._dirty_devices = self._dirty_devices, set()
         dirty_tokens.update(self._token_rechecks.due(now))
         dirty_devices.update(self._device_rechecks.due(now))
+        dirty: list[Device] = []
         for device_id in dirty_devices:
-            token = devices[device_id].token
-            if token is not None:
-                dirty_tokens.add(token)
-        for token in dirty_tokens:
-            self._retally_token(token, now)
-        for device_id in dirty_devices:
-            self._retally_device(device_id, now)
+            device = devices[device_id]
+            dirty.append(device)
+            if device.token is not None:
+                dirty_tokens.add(device.token)
+        changes_at = self._retally_tokens(dirty_tokens, now)
+        self._retally_devices(dirty, now, changes_at)
         return self._snapshot()
 
-    def _retally_token(self, token: str, now: float) -> None:
-        old = self._tokens.pop(token, None)
-        if old is not None:
-            self._add_token(old, -1)
-        believer = self._believer.pop(token, None)
-        if believer is not None:
-            self._believe(*believer, -1)
+    # The two re-classifying loops below run some 250,000 times a simulated year at 10,000
+    # devices, so they bind what they read to locals once, inline the recheck bookkeeping
+    # (Recheck.at) and leave the counts alone when the state did not change.
+
+    def _retally_tokens(self, dirty: Iterable[str], now: float) -> dict[Platform, dict[str, float]]:
+        """Re-classify the ``dirty`` tokens at ``now``.
+
+        Returns, per platform, per foreground token held, when its provider status next changes
+        (:meth:`~sim.providers.PushService.status_changes_at`), which the devices' re-check
+        reuses: nothing changes a provider between the two.
+        """
         registry = self.world.registry
-        record = registry.token(token)
-        if record is None:
-            self._token_rechecks.at(token, math.inf)
-            return
-        platform = record.platform
+        record_of, targetable = registry.token, registry.is_targetable
         installs = self.world.actions.installs
-        os_class = install_class(installs, record) if platform is Platform.ANDROID else None
-        groups = self._token_groups.get((platform, os_class))
-        if groups is None:
-            groups = (platform,) if os_class is None else (platform, os_class)
-            self._token_groups[platform, os_class] = groups
-        if not record.foreground:  # background tokens are counted, never classified
-            share: TokenShare = (groups, False, None, None)
-            self._token_rechecks.at(token, math.inf)
-        else:
-            service = self._services[platform]
-            verdict, cause = classify_record(service, installs, record, now)
-            if verdict is TokenTruth.LIVE and installs[record.device].user != record.profile:
-                cause = StaleCause.OTHER_USER
-            share = (groups, True, verdict, cause)
-            self._token_rechecks.at(token, service.status_changes_at(token))
-            if os_class is not None and registry.is_targetable(record.profile):
-                believer = self._believer[token] = (os_class, record.profile)
-                self._believe(*believer, +1)
-        share = self._tokens[token] = self._token_shares.setdefault(share, share)
-        self._add_token(share, +1)
+        services, token_groups = self._services, self._token_groups
+        tokens, shares = self._tokens, self._token_shares
+        recheck_at, recheck_heap = self._token_rechecks.pending, self._token_rechecks.heap
+        changes_at: dict[Platform, dict[str, float]] = {p: {} for p in _PLATFORMS}
+        for token in dirty:
+            old = tokens.get(token)
+            # only a token held as foreground has a re-check pending: saves a look-up otherwise
+            recheck_pending = old is not None and old[0][1]
+            record = record_of(token)
+            if record is None:
+                if old is not None:
+                    del tokens[token]
+                    shares[old[0]] -= 1
+                    if old[1] is not None:
+                        self._believe(*old[1], -1)
+                if recheck_pending:
+                    recheck_at.pop(token, None)
+                continue
+            platform = record.platform
+            os_class = None
+            if platform is _ANDROID:  # install_class, inlined
+                device = installs.get(record.device)
+                if device is not None:
+                    os_class = device.os_class
+            groups = token_groups[platform, os_class]
+            believer = None
+            if not record.foreground:  # background tokens are counted, never classified
+                verdict = cause = None
+                if recheck_pending:
+                    recheck_at.pop(token, None)
+            else:
+                service = services[platform]
+                verdict, cause = classify_record(service, installs, record, now)
+                if verdict is _LIVE and installs[record.device].user != record.profile:
+                    cause = _OTHER_USER
+                when = changes_at[platform][token] = service.status_changes_at(token)
+                if when == _INF:
+                    if recheck_pending:
+                        recheck_at.pop(token, None)
+                elif recheck_at.get(token) != when:
+                    recheck_at[token] = when
+                    heapq.heappush(recheck_heap, (when, token))
+                if os_class is not None and targetable(record.profile):
+                    believer = (os_class, record.profile)
+            if old is None:
+                old_share = old_believer = None
+            else:
+                old_share, old_believer = old
+                # the foreground flag follows the verdict (None exactly for background tokens)
+                if old_share[0] is groups and old_share[2] is verdict and old_share[3] is cause:
+                    if believer == old_believer:
+                        continue  # nothing changed
+                else:
+                    shares[old_share] -= 1
+                    old_share = None
+            if old_share is None:
+                share: TokenShare = (groups, verdict is not None, verdict, cause)
+                shares[share] = shares.get(share, 0) + 1
+            else:
+                share = old_share
+            tokens[token] = (share, believer)
+            if believer != old_believer:
+                if old_believer is not None:
+                    self._believe(*old_believer, -1)
+                if believer is not None:
+                    self._believe(*believer, +1)
+        return changes_at
 
-    def _retally_device(self, device_id: str, now: float) -> None:
-        old = self._devices.pop(device_id, None)
-        if old is not None:
-            self._add_device(old, self._reach.pop(device_id, None), -1)
-        self._forget_shown(device_id)
-        device = self.world.devices[device_id]
-        if not device.installed:
-            self._device_rechecks.at(device_id, math.inf)
-            return
+    def _retally_devices(
+        self, dirty: Iterable[Device], now: float, changes_at: dict[Platform, dict[str, float]]
+    ) -> None:
+        """Re-classify the ``dirty`` devices at ``now``; ``changes_at`` as from the tokens'."""
         registry = self.world.registry
-        service = self._services[device.platform]
-        depth = funnel_depth(
-            device, service, registry.token_for, registry.is_targetable, self._app, now
-        )
-        user = device.user
-        reach = None
-        if depth >= SHOWS_DEPTH and user is not None:
-            self._shown_user[device_id] = user
-            self._shows_to.setdefault(user, {})[device_id] = None
-            kind = device_reach(depth, user, registry)
-            if kind is not None:
-                reach = self._reach[device_id] = (user, kind)
-        # from SHOWS_DEPTH on, the device's token delivers: until when?
-        recheck = (
-            service.status_changes_at(device.token)
-            if depth >= SHOWS_DEPTH and device.token
-            else None
-        )
-        self._device_rechecks.at(device_id, math.inf if recheck is None else recheck)
-        key = (device.platform, device.os_class)
-        groups = self._device_groups.get(key)
-        if groups is None:
-            groups = self._device_groups[key] = (
-                (device.platform, None)
-                if device.os_class is None
-                else (device.platform, device.os_class, None)
-            )
-        share: DeviceShare = (groups, depth)
-        share = self._devices[device_id] = self._device_shares.setdefault(share, share)
-        self._add_device(share, reach, +1)
+        token_for, targetable = registry.token_for, registry.is_targetable
+        app, services, device_groups = self._app, self._services, self._device_groups
+        states, shares = self._devices, self._device_shares
+        recheck_at, recheck_heap = self._device_rechecks.pending, self._device_rechecks.heap
+        for device in dirty:
+            device_id = device.device_id
+            old = states.get(device_id)
+            if not device.installed:
+                if old is not None:
+                    del states[device_id]
+                    old_share, old_reach, old_user = old
+                    shares[old_share] -= 1
+                    if old_reach is not None:
+                        self._count_reach(old_share[0], old_reach, -1)
+                    if old_user is not None:
+                        self._forget_shown(device_id, old_user)
+                    recheck_at.pop(device_id, None)  # (only a device held has one pending)
+                continue
+            platform = device.platform
+            service = services[platform]
+            depth = funnel_depth(device, service, token_for, targetable, app, now)
+            user = device.user
+            shows = reach = None
+            when = _INF
+            if depth >= SHOWS_DEPTH:
+                if user is not None:
+                    shows = user
+                    kind = device_reach(depth, user, registry)
+                    if kind is not None:
+                        reach = (user, kind)
+                # the device's token delivers: until when? (already asked if the registry
+                # holds it as foreground)
+                token = device.token
+                if token:
+                    asked = changes_at[platform].get(token)
+                    when = service.status_changes_at(token) if asked is None else asked
+            if when == _INF:
+                if old is not None:  # (only a device held has a re-check pending)
+                    recheck_at.pop(device_id, None)
+            elif recheck_at.get(device_id) != when:
+                recheck_at[device_id] = when
+                heapq.heappush(recheck_heap, (when, device_id))
+            groups = device_groups[platform, device.os_class]
+            if old is None:
+                share: DeviceShare | None = None
+                old_reach = old_user = None
+            else:
+                share, old_reach, old_user = old
+                if share[1] != depth or share[0] is not groups:
+                    shares[share] -= 1
+                    if old_reach is not None and share[0] is not groups:  # (never: fixed groups)
+                        self._count_reach(share[0], old_reach, -1)
+                        old_reach = None
+                    share = None
+                elif reach == old_reach and shows == old_user:
+                    continue  # nothing changed
+            if share is None:
+                share = (groups, depth)
+                shares[share] = shares.get(share, 0) + 1
+            states[device_id] = (share, reach, shows)
+            if reach != old_reach:
+                if old_reach is not None:
+                    self._count_reach(groups, old_reach, -1)
+                if reach is not None:
+                    self._count_reach(groups, reach, +1)
+            if shows != old_user:
+                if old_user is not None:
+                    self._forget_shown(device_id, old_user)
+                if shows is not None:
+                    self._shows_to.setdefault(shows, {})[device_id] = None
 
-    def _forget_shown(self, device_id: str) -> None:
-        """Drop the device from the devices that would show their person a push."""
-        user = self._shown_user.pop(device_id, None)
-        if user is not None:
-            devices = self._shows_to[user]
-            del devices[device_id]
-            if not devices:
-                del self._shows_to[user]
+    def _forget_shown(self, device_id: str, user: str) -> None:
+        """Drop the device from the devices that would show ``user`` (its person) a push."""
+        devices = self._shows_to[user]
+        del devices[device_id]
+        if not devices:
+            del self._shows_to[user]
 
     # -- counting ------------------------------------------------------------------------------
-
-    def _add_token(self, share: TokenShare, sign: int) -> None:
-        groups, foreground, verdict, cause = share
-        for group in groups:
-            self._count_tokens[group] += sign
-            if not foreground:
-                continue
-            self._count_foreground[group] += sign
-            if verdict is TokenTruth.DEAD:
-                self._count_dead[group] += sign
-            elif verdict is TokenTruth.ZOMBIE:
-                self._count_zombie[group] += sign
-            if cause is not None:
-                key = (group, cause)
-                self._count_causes[key] = self._count_causes.get(key, 0) + sign
 
     def _believe(self, os_class: OsClass, profile: str, sign: int) -> None:
         """Change the count of ``profile``'s foreground tokens on ``os_class`` devices."""
@@ -308,70 +402,82 @@ class TruthTally:
         else:
             del counts[profile]
 
-    def _add_device(self, share: DeviceShare, reach: tuple[str, Reach] | None, sign: int) -> None:
-        groups, depth = share
-        for group in groups:
-            self._depths[group][depth] += sign
-        if reach is not None:
-            person, kind = reach
-            refs = self._truly if kind is Reach.TRULY else self._shown
-            self._bump(refs, groups, person, sign)
-
-    def _bump(
-        self,
-        refs: dict[Group, dict[str, int]],
-        groups: Groups,
-        person: str,
-        sign: int,
-    ) -> None:
-        """Change a reference count for each of a device's ``groups`` (platform, class, all).
+    def _count_reach(self, groups: tuple[int, ...], reach: tuple[str, Reach], sign: int) -> None:
+        """Change a person's device count for each of a device's ``groups`` (platform, class, all).
 
         Keeps the distinct-person counts up to date: truly reachable (a device of
         :attr:`~sim.metrics.truth.Reach.TRULY`), and reachable but not targeted (a device of
-        :attr:`~sim.metrics.truth.Reach.NOT_TARGETED`, and none truly reachable).
+        :attr:`~sim.metrics.truth.Reach.NOT_TARGETED`, and none truly reachable). Only a count
+        that goes from or to zero changes them.
         """
-        for key in groups:
-            truly, shown = self._truly[key], self._shown[key]
-            was_truly = person in truly
-            was_not_targeted = person in shown and not was_truly
-            counts = refs[key]
-            count = counts.get(person, 0) + sign
-            if count:
-                counts[person] = count
-            else:
-                del counts[person]
-            is_truly = person in truly
-            is_not_targeted = person in shown and not is_truly
-            self._truly_count[key] += is_truly - was_truly
-            self._not_targeted_count[key] += is_not_targeted - was_not_targeted
+        person, kind = reach
+        counts = self._people.get(person)
+        if counts is None:
+            counts = self._people[person] = [0] * (2 * len(GROUPS))
+        truly_count, not_targeted_count = self._truly_count, self._not_targeted_count
+        shown = len(GROUPS)  # where the counts of devices reachable but not targeted start
+        if kind is _TRULY:
+            for index in groups:
+                count = counts[index] = counts[index] + sign
+                if not count or count == sign:  # to or from zero: no more truly reachable, or now
+                    truly_count[index] += sign
+                    if counts[shown + index]:  # then not targeted no more, or again
+                        not_targeted_count[index] -= sign
+        else:
+            for index in groups:
+                count = counts[shown + index] = counts[shown + index] + sign
+                if (not count or count == sign) and not counts[index]:
+                    not_targeted_count[index] += sign
 
     def _snapshot(self) -> Snapshot:
         registry, app = self.world.registry, self._app
         snap = Snapshot()
-        for platform in Platform:
+        for platform in _PLATFORMS:
             snap.believed[platform] = registry.audience_size(app, platform=platform)
-        for os_class in OsClass:
+        for os_class in _OS_CLASSES:
             snap.believed[os_class] = len(self._believed[os_class])
         snap.believed[None] = registry.audience_size(app)
+        tokens: dict[Group, int] = dict.fromkeys(GROUPS, 0)
+        foreground, dead, zombie = dict(tokens), dict(tokens), dict(tokens)
+        causes: dict[tuple[Group, StaleCause], int] = {}
+        for (groups, in_foreground, verdict, cause), count in self._token_shares.items():
+            if not count:
+                continue
+            for group in groups:
+                tokens[group] += count
+                if not in_foreground:
+                    continue
+                foreground[group] += count
+                if verdict is _DEAD:
+                    dead[group] += count
+                elif verdict is _ZOMBIE:
+                    zombie[group] += count
+                if cause is not None:
+                    causes[group, cause] = causes.get((group, cause), 0) + count
         for counter, per_group in (
-            (snap.tokens, self._count_tokens),
-            (snap.foreground_tokens, self._count_foreground),
-            (snap.dead, self._count_dead),
-            (snap.zombie, self._count_zombie),
+            (snap.tokens, tokens),
+            (snap.foreground_tokens, foreground),
+            (snap.dead, dead),
+            (snap.zombie, zombie),
         ):
             counter.update(per_group)
-            counter[None] = sum(per_group[p] for p in Platform)
-        for (group, cause), count in self._count_causes.items():
+            counter[None] = sum(per_group[p] for p in _PLATFORMS)
+        for (group, cause), count in causes.items():
             if count:
                 snap.causes[group, cause] = count
                 if isinstance(group, Platform):
                     snap.causes[None, cause] = snap.causes.get((None, cause), 0) + count
-        for group in GROUPS:
+        depths = [[0] * (len(FUNNEL_STEPS) + 1) for _ in GROUPS]
+        for (indices, depth), count in self._device_shares.items():
+            if not count:
+                continue
+            for index in indices:
+                depths[index][depth] += count
+        for group, histogram in zip(GROUPS, depths, strict=True):
             passed = 0
-            histogram = self._depths[group]
             for index in range(len(FUNNEL_STEPS), 0, -1):  # reaching step i passed i-1 too
                 passed += histogram[index]
                 snap.funnel[group, FUNNEL_STEPS[index - 1]] = passed
-        snap.truly.update(self._truly_count)
-        snap.not_targeted.update(self._not_targeted_count)
+        snap.truly.update(zip(GROUPS, self._truly_count, strict=True))
+        snap.not_targeted.update(zip(GROUPS, self._not_targeted_count, strict=True))
         return snap

@@ -15,7 +15,7 @@ from sim.platforms import PROVIDER_OF, Platform
 from sim.providers import PushService, TokenDeath
 from sim.registry import TokenRecord
 from sim.registry.protocol import RegistryProtocol
-from sim.world.device import Device, OsClass
+from sim.world.device import SHOWING, Device, OsClass
 from sim.world.world import World
 
 
@@ -81,6 +81,19 @@ _DEAD_CAUSE = {
     TokenDeath.PERMISSION_REVOKED: StaleCause.REVOKED,
 }
 
+# Members read on every classification, bound once: on Python 3.11 reading a member off its enum
+# class (``TokenTruth.DEAD``) goes through ``EnumType``'s slow attribute hook.
+_LIVE, _DEAD, _ZOMBIE = TokenTruth.LIVE, TokenTruth.DEAD, TokenTruth.ZOMBIE
+_REVOKED, _SAFARI_REVOKED = StaleCause.REVOKED, StaleCause.SAFARI_REVOKED
+_PRE_REPORT, _PERMISSION_OFF = StaleCause.PRE_REPORT, StaleCause.PERMISSION_OFF
+_PERMISSION_REVOKED = TokenDeath.PERMISSION_REVOKED
+_TRULY, _NOT_TARGETED = Reach.TRULY, Reach.NOT_TARGETED
+_REJECTS, _ACCEPTS_ONLY, _DELIVERS = (
+    PushService.REJECTS,
+    PushService.ACCEPTS_ONLY,
+    PushService.DELIVERS,
+)
+
 
 def classify_record(
     service: PushService, installs: dict[str, Device], record: TokenRecord, now: float
@@ -90,21 +103,21 @@ def classify_record(
     ``installs`` maps the registry's device ids (install ids) to the devices that carry them.
     """
     status = service.status(now, record.token)
-    if status == PushService.REJECTS:
+    if status == _REJECTS:
         death = service.death(record.token)
-        cause = _DEAD_CAUSE[death[0]] if death is not None else StaleCause.REVOKED
-        return TokenTruth.DEAD, cause
-    if status == PushService.ACCEPTS_ONLY:
+        cause = _DEAD_CAUSE[death[0]] if death is not None else _REVOKED
+        return _DEAD, cause
+    if status == _ACCEPTS_ONLY:
         death = service.death(record.token)
-        if death is not None and death[0] is TokenDeath.PERMISSION_REVOKED:
-            return TokenTruth.ZOMBIE, StaleCause.SAFARI_REVOKED
-        return TokenTruth.ZOMBIE, StaleCause.PRE_REPORT
+        if death is not None and death[0] is _PERMISSION_REVOKED:
+            return _ZOMBIE, _SAFARI_REVOKED
+        return _ZOMBIE, _PRE_REPORT
     device = installs.get(record.device)
     if device is None or not device.installed or device.token != record.token:
-        return TokenTruth.ZOMBIE, StaleCause.PRE_REPORT
+        return _ZOMBIE, _PRE_REPORT
     if record.foreground and not device.shows_notifications:
-        return TokenTruth.ZOMBIE, StaleCause.PERMISSION_OFF
-    return TokenTruth.LIVE, None
+        return _ZOMBIE, _PERMISSION_OFF
+    return _LIVE, None
 
 
 def classify_token(
@@ -276,10 +289,10 @@ def device_reach(depth: int, user: str | None, registry: RegistryProtocol) -> Re
     here, or nobody is logged in.
     """
     if depth == TRULY_DEPTH:
-        return Reach.TRULY
+        return _TRULY
     if depth < SHOWS_DEPTH or user is None or opted_out(registry, user):
         return None
-    return Reach.NOT_TARGETED
+    return _NOT_TARGETED
 
 
 def funnel_depth(
@@ -293,10 +306,10 @@ def funnel_depth(
     """How many funnel steps an installed device passes (1 = installed only, 7 = all)."""
     if not device.launched:
         return 1
-    if not device.permission.shows:
+    if device.permission not in SHOWING:  # not ``permission.shows``: an enum property is slow
         return 2
     token = device.token
-    if token is None or service.status(now, token) != PushService.DELIVERS:
+    if token is None or service.status(now, token) != _DELIVERS:
         return 3
     record = token_for(device.install_id, app)
     if record is None or record.token != token or not record.foreground:
