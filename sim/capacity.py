@@ -19,13 +19,15 @@ The model, fitted to the recorded benchmark run (figures below):
   heap entry, registry records and the provider token states of every token it was ever issued:
   dead tokens stay to answer 410s), both fitted through 10k and 100k devices × 365 days, plus the
   time-series samples. A household shard makes every draw of the whole population but builds only
-  its own households (the others cost no memory). The process that merges shards holds every
-  shard's results. Every process also holds the interpreter with pushsim,
-  NumPy and pandas imported.
+  its own households; a process keeps the draws of the run it is running (about 12 bytes a device
+  of the whole population, :data:`DRAW_BYTES_PER_DEVICE`). The process that merges shards holds
+  every shard's results. Every process also holds the interpreter with pushsim, NumPy and pandas
+  imported.
 - **Time of one world.** ``seconds = 266.45 s × (devices_ever / 278,808) ** 1.285`` (the measured
-  growth exponent: SimPy's heap and the caches grow with the world), plus the samples and the
-  draws of the other shards' households (:data:`DRAW_SECONDS_PER_DEVICE` each). Runs and shards
-  spread over ``min(workers, cores)``.
+  growth exponent: SimPy's heap and the caches grow with the world), plus the samples; a sharded
+  run's population is drawn once by each process that runs its shards
+  (:data:`DRAW_SECONDS_PER_DEVICE` a device of the whole population). Runs and shards spread over
+  ``min(workers, cores)``.
 
 On every recorded point (tests/test_capacity.py) it is within 10 % of the wall time and within
 2 % of the peak memory of runs of 10k devices and more, 16 % on the small sharded runs where the
@@ -113,9 +115,13 @@ POOL_START_SECONDS = 1.0
 # --------------------------------------------------------------------------------------------------
 # Not in the benchmark: measured on the project machine on 2026-12-01 at commit 0de47b7.
 
-#: a shard's draws for a device of another shard's household, which it does not build (2026-12-02:
-#: 1,000,000 devices in shard 3 of 20, 2.03 s with the shard's own 49,852 devices built)
+#: the draws of a sharded run's population, per device of the whole population, made once by each
+#: process running its shards (2026-12-02: 1,000,000 devices, 1.89 s with shard 0 of 40 built;
+#: the next shards of the run in the same process 0.08-0.13 s, their own households only)
 DRAW_SECONDS_PER_DEVICE = 2.0e-6
+#: what a process keeps of those draws while it runs the run's shards (2026-12-02: tracemalloc,
+#: 1,000,000 devices, 11.5 MB)
+DRAW_BYTES_PER_DEVICE = 12.0
 #: one time-series sample of a world (four platform rows): memory and time, from an empty world
 #: sampled 20,000 times (261 MiB, 13.4 KB each) and 200,000 times (9.6 KB, 118 µs each)
 SAMPLE_BYTES = 13_400.0
@@ -392,9 +398,11 @@ def estimate(
     records = size.records()
     shard_records = size.records(shards)
     samples = size.samples()
-    others = _product(size.devices, 1 - 1 / shards)  # devices a shard draws but does not build
+    # a sharded run's draws: made once by each process running its shards, and kept meanwhile
+    draw_seconds = DRAW_SECONDS_PER_DEVICE * size.devices if shards > 1 else 0.0
+    draw_bytes = DRAW_BYTES_PER_DEVICE * size.devices if shards > 1 else 0.0
     world_bytes = _finite_or_inf(
-        WORLD_BYTES + BYTES_PER_DEVICE_RECORD * shard_records + SAMPLE_BYTES * samples
+        WORLD_BYTES + BYTES_PER_DEVICE_RECORD * shard_records + SAMPLE_BYTES * samples + draw_bytes
     )
     results_bytes = (
         _finite_or_inf(
@@ -405,12 +413,11 @@ def estimate(
         if shards > 1
         else 0.0
     )
-    world_seconds = _finite_or_inf(
+    world_seconds = _finite_or_inf(  # one shard, its population drawn already
         SECONDS_AT_REFERENCE * _power(shard_records / RECORDS_AT_REFERENCE, TIME_EXPONENT)
         + SAMPLE_SECONDS * samples
-        + DRAW_SECONDS_PER_DEVICE * others
     )
-    run_seconds = _finite_or_inf(shards * world_seconds)
+    run_seconds = _finite_or_inf(shards * world_seconds + draw_seconds)
     events = _finite_or_inf(EVENTS_PER_DEVICE_RECORD * records)
 
     if remote and runs == 1 and shards > 1:  # one run's shards, one task each; merged here
@@ -422,7 +429,7 @@ def estimate(
             process,
             process,
             1,
-            world_seconds,
+            _finite_or_inf(world_seconds + draw_seconds),  # a worker's first shard draws
             remote=True,
             shards=shards,
             local_bytes=_finite_or_inf(parent),
@@ -431,6 +438,7 @@ def estimate(
         process = INTERPRETER_BYTES + world_bytes + results_bytes
         return Estimate(records, events, process, process, 1, run_seconds, remote=True)
 
+    first = 0.0  # time a process spends once before its jobs
     if runs > 1:  # an experiment: each process runs whole runs, shards one after another
         processes = min(workers, runs)
         process = INTERPRETER_BYTES + world_bytes + results_bytes
@@ -443,11 +451,12 @@ def estimate(
         peak = parent + processes * process
         process = max(process, parent)
         jobs, job_seconds = float(shards), world_seconds
+        first = draw_seconds  # each worker draws the population before its first shard
     else:  # one run in this process (its shards one after another)
         processes = 1
         process = peak = INTERPRETER_BYTES + world_bytes + results_bytes
         jobs, job_seconds = 1.0, run_seconds
-    seconds = _rounds(jobs, processes) * job_seconds * max(1.0, processes / usable)
+    seconds = (_rounds(jobs, processes) * job_seconds + first) * max(1.0, processes / usable)
     if processes > 1:
         seconds += POOL_START_SECONDS
     return Estimate(

@@ -121,6 +121,7 @@ def draw_population(params: PopulationParams, rng: np.random.Generator) -> Popul
     safari_share = params.web_safari_share
     sizes, kind_codes, browser_codes = array("b"), array("b"), array("b")
     sharers: dict[int, tuple[int, ...]] = {}
+    known: dict[tuple[int, ...], tuple[int, ...]] = {}
     random = rng.random
     drawn = 0  # devices drawn
     while drawn < params.devices:
@@ -134,7 +135,9 @@ def draw_population(params: PopulationParams, rng: np.random.Generator) -> Popul
             if size > 1 and float(random()) < share_given_multi:
                 count = min(size - 1, params.sharers_per_shared_device - 1)
                 picked = rng.choice(size - 1, size=count, replace=False)
-                sharers[drawn + i] = tuple(sorted(int(j) for j in picked))
+                places = tuple(sorted(int(j) for j in picked))
+                # a handful of distinct tuples exist: keep one of each (10M devices hold 1M)
+                sharers[drawn + i] = known.setdefault(places, places)
             browser = 0
             if code == web_code:
                 browser = 2 if float(random()) < safari_share else 1
