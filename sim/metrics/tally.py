@@ -131,6 +131,9 @@ class TruthTally:
         #: (zero counts are kept: the contribution may come back)
         self._token_shares: dict[TokenShare, int] = {}
         self._device_shares: dict[DeviceShare, int] = {}
+        #: each distinct contribution kept once, shared by every token or device making it
+        self._token_share_of: dict[TokenShare, TokenShare] = {}
+        self._device_share_of: dict[DeviceShare, DeviceShare] = {}
         #: per Android OS class, profile → its foreground tokens there, while targetable
         self._believed: dict[OsClass, dict[str, int]] = {c: {} for c in OsClass}
         #: person → the devices that would show them a push: re-looked at when the person's
@@ -297,6 +300,7 @@ class TruthTally:
                     old_share = None
             if old_share is None:
                 share: TokenShare = (groups, verdict is not None, verdict, cause)
+                share = self._token_share_of.setdefault(share, share)
                 shares[share] = shares.get(share, 0) + 1
             else:
                 share = old_share
@@ -371,6 +375,7 @@ class TruthTally:
                     continue  # nothing changed
             if share is None:
                 share = (groups, depth)
+                share = self._device_share_of.setdefault(share, share)
                 shares[share] = shares.get(share, 0) + 1
             states[device_id] = (share, reach, shows)
             if reach != old_reach:
@@ -428,6 +433,8 @@ class TruthTally:
                 count = counts[shown + index] = counts[shown + index] + sign
                 if (not count or count == sign) and not counts[index]:
                     not_targeted_count[index] += sign
+        if sign < 0 and not any(counts):  # nobody reachable through this person's devices
+            del self._people[person]
 
     def _snapshot(self) -> Snapshot:
         registry, app = self.world.registry, self._app
