@@ -21,7 +21,8 @@ One invocation measures, on this machine and in this run (nothing is carried ove
 Each world size, day step and 1 → 2 worker comparison is run ``--repeats`` times (default 3; the
 worker counts alternate) and reported by its median: on a shared machine one run's verdict on a
 target near its limit is decided by the machine's noise. Each run's wall time is kept beside the
-median. The large world (``--large``) runs once.
+median. A world run longer than ``--repeat-max-seconds`` (default 300) and the large world
+(``--large``) run once.
 
 Writes ``results.json``, ``results.md`` and ``scaling.png`` next to this file (``--out`` elsewhere)
 and prints the table. See ``benchmarks/README.md``.
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
@@ -167,12 +169,15 @@ def measure_case(
     bare: bool,
     skip_reason: str = "",
     repeats: int = 1,
+    repeat_max_seconds: float = math.inf,
 ) -> Json:
     """The world run of ``case`` in a fresh process ``repeats`` times, then its bare SimPy loop.
 
-    The record's ``world`` is the median run by wall time (every figure of one real run); the
-    wall time of each run is kept in ``derived["wall_seconds_runs"]``. The bare loop (if
-    ``bare``) runs once, after the last: every run dispatches the same events.
+    A run longer than ``repeat_max_seconds`` is not repeated (the machine's noise weighs little
+    on it, and repeating it costs much). The record's ``world`` is the median run by wall time
+    (every figure of one real run); the wall time of each run is kept in
+    ``derived["wall_seconds_runs"]``. The bare loop (if ``bare``) runs once, after the last: every
+    run dispatches the same events.
     """
     record: Json = {
         "devices": case.devices,
@@ -209,11 +214,14 @@ def measure_case(
             f"{world['events_dispatched']:,} events, "
             f"peak RSS {world['peak_rss_kib'] / 1024:,.0f} MiB"
         )
+        if attempt < repeats and float(world["seconds_total"]) > repeat_max_seconds:
+            log(f"  not repeated: longer than {repeat_max_seconds:g} s (--repeat-max-seconds)")
+            break
     walls = [float(w["seconds_total"]) for w in worlds]
     chosen = report.median_index(walls)
     world = worlds[chosen]
     record.update(world=world, load_before=loads[chosen], loads_before=loads)
-    if repeats > 1:
+    if len(walls) > 1:
         log(f"  median {walls[chosen]:.1f} s of {report.spread(walls)} s")
     bare_report = None
     if bare:
@@ -480,6 +488,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "times and report the median (worker counts alternate); the large world runs once "
         "(default 3)",
     )
+    parser.add_argument(
+        "--repeat-max-seconds",
+        type=float,
+        default=300.0,
+        help="a world run longer than this is not repeated (default 300)",
+    )
     parser.add_argument("--replications", type=int, default=4, help="for the 1 → 2 worker test")
     parser.add_argument("--replication-devices", type=int, default=10_000)
     parser.add_argument("--replication-days", type=float, default=180.0)
@@ -550,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": base.measurement.seed,
             "memory_budget_gib": args.memory_budget_gib,
             "repeats": args.repeats,
+            "repeat_max_seconds": args.repeat_max_seconds,
         },
     }
 
@@ -568,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
             bare=True,
             skip_reason=skip,
             repeats=args.repeats,
+            repeat_max_seconds=args.repeat_max_seconds,
         )
         if record["status"] == "over budget":
             over_budget_days.add(case.days)
@@ -590,6 +606,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.max_seconds,
                     bare=False,
                     repeats=args.repeats,
+                    repeat_max_seconds=args.repeat_max_seconds,
                 )
             )
     results["days_series"] = days_series
