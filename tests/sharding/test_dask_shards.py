@@ -23,6 +23,7 @@ from sim.metrics.results import RunResult
 from sim.sharding import simulate_sharded
 from sim.world import WorldParams
 from tests.cli import REPO
+from tests.cli.test_atomic import leftovers, start
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
@@ -146,3 +147,66 @@ def test_without_dask_the_message_says_what_to_install(tmp_path, capsys, monkeyp
     err = capsys.readouterr().err
     assert err == "pushsim: --dask needs Dask distributed: pip install 'pushsim[distributed]'\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def _workers(pid: int) -> dict[int, Any]:
+    """The processes under ``pid`` but multiprocessing's resource tracker: the cluster's."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:  # gone
+        return {}
+    return {child.pid: child for child in children if not _helper(child)}
+
+
+def _alive(process: Any) -> bool:
+    """Running and not a zombie (``is_running`` also tells a reused pid from the process)."""
+    try:
+        return bool(process.is_running()) and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:  # gone
+        return False
+
+
+def test_sigterm_during_a_dask_local_run_exits_143_and_leaves_no_process(tmp_path: Path):
+    """SIGTERM while the shards run on a LocalCluster: no results, and every cluster process gone.
+
+    The signal is sent once the cluster's worker processes exist and before the command ends;
+    the world is large enough (10,000 devices × 365 days in 4 shards, seconds of work each) that
+    the shards are still running then, and a loaded machine only makes them run longer.
+    """
+    target = tmp_path / "out" / "res"
+    command = start(
+        tmp_path / "stderr.txt",
+        BASELINE,
+        "--set",
+        "measurement.shards=4",
+        "--dask",
+        "local",
+        "--workers",
+        "2",
+        "--out",
+        target,
+    )
+    started: dict[int, Any] = {}
+    try:
+        deadline = time.monotonic() + 300
+        # the LocalCluster's two worker processes, under the command
+        while len(started) < 2 and time.monotonic() < deadline:
+            assert command.running(), command.stderr()
+            started.update(_workers(command.process.pid))
+            time.sleep(0.05)
+        assert len(started) >= 2, f"the cluster did not start: {command.stderr()}"
+        command.process.terminate()
+        started.update(_workers(command.process.pid))
+    finally:
+        code, stdout = command.finish()
+    assert code == 143, command.stderr()
+    assert command.messages() == "pushsim: terminated; no results written\n"
+    assert stdout == ""
+    assert not target.exists()
+    assert leftovers(target) == []
+    deadline = time.monotonic() + EXIT_WAIT
+    left = [process for process in started.values() if _alive(process)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = [process for process in left if _alive(process)]
+    assert not left, f"still running after the command ended: {[p.pid for p in left]}"
