@@ -86,28 +86,25 @@ _OS_CLASSES: tuple[OsClass, ...] = tuple(OsClass)
 class Recheck:
     """Keys (tokens or devices) to look at again at a given time; only the latest time counts."""
 
-    __slots__ = ("heap", "pending")
+    __slots__ = ("_heap", "_pending")
 
     def __init__(self) -> None:
         #: key → when to look at it again, and the requests as a heap of (when, key); a request
         #: stays in the heap when a later one for its key supersedes it
-        self.pending: dict[str, float] = {}
-        self.heap: list[tuple[float, str]] = []
+        self._pending: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
 
     def at(self, key: str, when: float) -> None:
-        """Look at ``key`` again at ``when`` (``inf``: never), replacing any earlier request.
-
-        (:class:`TruthTally` inlines this on its hot paths.)
-        """
+        """Look at ``key`` again at ``when`` (``inf``: never), replacing any earlier request."""
         if when == _INF:
-            self.pending.pop(key, None)
-        elif self.pending.get(key) != when:
-            self.pending[key] = when
-            heapq.heappush(self.heap, (when, key))
+            self._pending.pop(key, None)
+        elif self._pending.get(key) != when:
+            self._pending[key] = when
+            heapq.heappush(self._heap, (when, key))
 
     def due(self, now: float) -> list[str]:
         """The keys due at or before ``now``, each once; they are forgotten."""
-        heap, at, keys = self.heap, self.pending, []
+        heap, at, keys = self._heap, self._pending, []
         while heap and heap[0][0] <= now:
             when, key = heapq.heappop(heap)
             if at.get(key) == when:  # else superseded by a later request
@@ -230,8 +227,8 @@ class TruthTally:
         return self._snapshot()
 
     # The two re-classifying loops below run some 250,000 times a simulated year at 10,000
-    # devices, so they bind what they read to locals once, inline the recheck bookkeeping
-    # (Recheck.at) and leave the counts alone when the state did not change.
+    # devices, so they bind what they read to locals once and leave the counts alone when the
+    # state did not change.
 
     def _retally_tokens(self, dirty: Iterable[str], now: float) -> dict[Platform, dict[str, float]]:
         """Re-classify the ``dirty`` tokens at ``now``.
@@ -245,12 +242,10 @@ class TruthTally:
         installs = self.world.actions.installs
         services, token_groups = self._services, self._token_groups
         tokens, shares = self._tokens, self._token_shares
-        recheck_at, recheck_heap = self._token_rechecks.pending, self._token_rechecks.heap
+        recheck = self._token_rechecks.at
         changes_at: dict[Platform, dict[str, float]] = {p: {} for p in _PLATFORMS}
         for token in dirty:
             old = tokens.get(token)
-            # only a token held as foreground has a re-check pending: saves a look-up otherwise
-            recheck_pending = old is not None and old[0][1]
             record = record_of(token)
             if record is None:
                 if old is not None:
@@ -258,8 +253,7 @@ class TruthTally:
                     shares[old[0]] -= 1
                     if old[1] is not None:
                         self._believe(*old[1], -1)
-                if recheck_pending:
-                    recheck_at.pop(token, None)
+                recheck(token, _INF)
                 continue
             platform = record.platform
             os_class = None
@@ -271,20 +265,14 @@ class TruthTally:
             believer = None
             if not record.foreground:  # background tokens are counted, never classified
                 verdict = cause = None
-                if recheck_pending:
-                    recheck_at.pop(token, None)
+                recheck(token, _INF)
             else:
                 service = services[platform]
                 verdict, cause = classify_record(service, installs, record, now)
                 if verdict is _LIVE and installs[record.device].user != record.profile:
                     cause = _OTHER_USER
                 when = changes_at[platform][token] = service.status_changes_at(token)
-                if when == _INF:
-                    if recheck_pending:
-                        recheck_at.pop(token, None)
-                elif recheck_at.get(token) != when:
-                    recheck_at[token] = when
-                    heapq.heappush(recheck_heap, (when, token))
+                recheck(token, when)
                 if os_class is not None and targetable(record.profile):
                     believer = (os_class, record.profile)
             if old is None:
@@ -320,7 +308,7 @@ class TruthTally:
         token_for, targetable = registry.token_for, registry.is_targetable
         app, services, device_groups = self._app, self._services, self._device_groups
         states, shares = self._devices, self._device_shares
-        recheck_at, recheck_heap = self._device_rechecks.pending, self._device_rechecks.heap
+        recheck = self._device_rechecks.at
         for device in dirty:
             device_id = device.device_id
             old = states.get(device_id)
@@ -333,7 +321,7 @@ class TruthTally:
                         self._count_reach(old_share[0], old_reach, -1)
                     if old_user is not None:
                         self._forget_shown(device_id, old_user)
-                    recheck_at.pop(device_id, None)  # (only a device held has one pending)
+                    recheck(device_id, _INF)
                 continue
             platform = device.platform
             service = services[platform]
@@ -353,12 +341,7 @@ class TruthTally:
                 if token:
                     asked = changes_at[platform].get(token)
                     when = service.status_changes_at(token) if asked is None else asked
-            if when == _INF:
-                if old is not None:  # (only a device held has a re-check pending)
-                    recheck_at.pop(device_id, None)
-            elif recheck_at.get(device_id) != when:
-                recheck_at[device_id] = when
-                heapq.heappush(recheck_heap, (when, device_id))
+            recheck(device_id, when)
             groups = device_groups[platform, device.os_class]
             if old is None:
                 share: DeviceShare | None = None
