@@ -102,7 +102,6 @@ class Sender:
         rng = self.provider_rng
         handle_response = self.registry.handle_response
         find_device = self.installs.get
-        listeners = self.signals.send
         services: dict[Platform, PushService] = {}
         for record in records:
             token = record.token
@@ -114,8 +113,7 @@ class Sender:
                 service = services[platform] = self.providers[PROVIDER_OF[platform]]
             result, reaches = service.send_with_truth(now, token, app, rng=rng)
             handle_response(now, token, result)
-            status = result.status
-            if not 200 <= status < 300:  # not accepted: classify(result) is not DELIVERED
+            if not 200 <= result.status < 300:  # not accepted: classify(result) is not DELIVERED
                 self._conclude(
                     now, campaign_id, token, install_id, platform, target, foreground, 0, result
                 )
@@ -126,22 +124,18 @@ class Sender:
                 outcome, shown_to = _DROPPED, None
             else:
                 outcome, shown_to = _shown(device, target, foreground)
-            if listeners:  # Signals.emit_send, inlined
-                send = SendRecord(
-                    now,
-                    campaign_id,
-                    token,
-                    platform,
-                    target,
-                    0,
-                    status,
-                    result.reason,
-                    outcome,
-                    shown_to,
-                    install_id,
-                )
-                for listener in listeners:
-                    listener(send)
+            self._record(
+                now,
+                campaign_id,
+                token,
+                platform,
+                target,
+                0,
+                result,
+                outcome,
+                shown_to,
+                install_id,
+            )
         return len(records)
 
     def probe(self, campaign_id: str) -> int:
