@@ -177,6 +177,18 @@ def leftovers(target: Path) -> list[str]:
     return sorted(p.name for p in target.parent.iterdir()) if target.parent.exists() else []
 
 
+def assert_stopped_writing_nothing(
+    command: Command, finished: tuple[int, str], target: Path, code: int, word: str
+) -> None:
+    """A run stopped by a signal: exit ``code``, the one message, no output, no results at all."""
+    exit_code, stdout = finished
+    assert exit_code == code, command.stderr()
+    assert command.messages() == f"pushsim: {word}; no results written\n"
+    assert stdout == ""
+    assert not target.exists()
+    assert leftovers(target) == []
+
+
 def lock_file(target: Path) -> str:
     return FolderLock(target).path.name
 
@@ -204,12 +216,8 @@ def test_sigint_while_simulating_exits_130_and_leaves_nothing(tmp_path: Path):
         wait_until_simulating(command)
         command.process.send_signal(signal.SIGINT)
     finally:
-        code, stdout = command.finish()
-    assert code == 130, command.stderr()
-    assert command.messages() == "pushsim: interrupted; no results written\n"
-    assert stdout == ""
-    assert not target.exists()
-    assert leftovers(target) == []
+        finished = command.finish()
+    assert_stopped_writing_nothing(command, finished, target, 130, "interrupted")
 
 
 def test_sigkill_while_writing_leaves_no_results_folder_and_the_next_run_cleans_up(

@@ -35,7 +35,12 @@ from sim.interruption import (
     stopped,
 )
 from tests.cli import REPO, staging_folders
-from tests.cli.test_atomic import BASELINE, leftovers, start, wait_until_simulating
+from tests.cli.test_atomic import (
+    BASELINE,
+    assert_stopped_writing_nothing,
+    start,
+    wait_until_simulating,
+)
 from tests.experiment import TINY
 
 STORIES = sorted(str(p.relative_to(REPO)) for p in (REPO / "scenarios" / "stories").glob("*.toml"))
@@ -164,12 +169,8 @@ def test_sigterm_while_simulating_exits_143_and_leaves_nothing(tmp_path: Path):
         wait_until_simulating(command)
         command.process.terminate()
     finally:
-        code, stdout = command.finish()
-    assert code == 143, command.stderr()
-    assert command.messages() == "pushsim: terminated; no results written\n"
-    assert stdout == ""
-    assert not target.exists()
-    assert leftovers(target) == []
+        finished = command.finish()
+    assert_stopped_writing_nothing(command, finished, target, 143, "terminated")
 
 
 #: ``python -m`` this module: a run whose simulation receives ``signal`` while Python runs code

@@ -23,7 +23,7 @@ from sim.metrics.results import RunResult
 from sim.sharding import simulate_sharded
 from sim.world import WorldParams
 from tests.cli import REPO
-from tests.cli.test_atomic import leftovers, start
+from tests.cli.test_atomic import assert_stopped_writing_nothing, start
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
@@ -66,18 +66,31 @@ def _helper(process: Any) -> bool:
         return True
 
 
+def _alive(process: Any) -> bool:
+    """Running and not a zombie (``is_running`` also tells a reused pid from the process)."""
+    try:
+        return bool(process.is_running()) and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:  # gone
+        return False
+
+
+def assert_gone(processes: list[Any]) -> None:
+    """Fail unless every one of ``processes`` has exited within :data:`EXIT_WAIT` seconds."""
+    deadline = time.monotonic() + EXIT_WAIT
+    left = [process for process in processes if _alive(process)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = [process for process in left if _alive(process)]
+    assert not left, f"still running: {[process.pid for process in left]}"
+
+
 @pytest.fixture
 def no_process_left() -> Iterator[None]:
     """Fail the test if a process it started (a nanny, a worker) outlives it."""
     me = psutil.Process()
     before = {child.pid for child in me.children(recursive=True)}
     yield
-    deadline = time.monotonic() + EXIT_WAIT
-    left = [c for c in me.children(recursive=True) if c.pid not in before and not _helper(c)]
-    while left and time.monotonic() < deadline:
-        time.sleep(0.2)
-        left = [c for c in left if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    assert not left, f"still running: {[(c.pid, c.cmdline()) for c in left]}"
+    assert_gone([c for c in me.children(recursive=True) if c.pid not in before and not _helper(c)])
 
 
 def _frames(result: RunResult) -> dict[str, pd.DataFrame]:
@@ -158,14 +171,6 @@ def _workers(pid: int) -> dict[int, Any]:
     return {child.pid: child for child in children if not _helper(child)}
 
 
-def _alive(process: Any) -> bool:
-    """Running and not a zombie (``is_running`` also tells a reused pid from the process)."""
-    try:
-        return bool(process.is_running()) and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:  # gone
-        return False
-
-
 def test_sigterm_during_a_dask_local_run_exits_143_and_leaves_no_process(tmp_path: Path):
     """SIGTERM while the shards run on a LocalCluster: no results, and every cluster process gone.
 
@@ -198,15 +203,6 @@ def test_sigterm_during_a_dask_local_run_exits_143_and_leaves_no_process(tmp_pat
         command.process.terminate()
         started.update(_workers(command.process.pid))
     finally:
-        code, stdout = command.finish()
-    assert code == 143, command.stderr()
-    assert command.messages() == "pushsim: terminated; no results written\n"
-    assert stdout == ""
-    assert not target.exists()
-    assert leftovers(target) == []
-    deadline = time.monotonic() + EXIT_WAIT
-    left = [process for process in started.values() if _alive(process)]
-    while left and time.monotonic() < deadline:
-        time.sleep(0.2)
-        left = [process for process in left if _alive(process)]
-    assert not left, f"still running after the command ended: {[p.pid for p in left]}"
+        finished = command.finish()
+    assert_stopped_writing_nothing(command, finished, target, 143, "terminated")
+    assert_gone(list(started.values()))  # the cluster's processes, after the command ended
